@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Volume geometry (index <-> world), voxel access and trilinear sampling. */
+#include <math.h>
+#include <string.h>
+
+#include "vflow/volume.h"
+
+size_t vflow_volume_voxel_count(const vflow_volume *vol)
+{
+    return vol->dims[0] * vol->dims[1] * vol->dims[2];
+}
+
+int vflow_volume_update_geometry(vflow_volume *vol, vflow_error *err)
+{
+    const double (*a)[4] = vol->affine;
+    /* Inverse of the 3x3 linear part by cofactors. */
+    double c00 = a[1][1] * a[2][2] - a[1][2] * a[2][1];
+    double c01 = a[1][2] * a[2][0] - a[1][0] * a[2][2];
+    double c02 = a[1][0] * a[2][1] - a[1][1] * a[2][0];
+    double det = a[0][0] * c00 + a[0][1] * c01 + a[0][2] * c02;
+    if (!isfinite(det) || fabs(det) < 1e-12)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "voxel-to-world affine is singular "
+                               "(determinant %g)", det);
+    double m[3][3] = {
+        {c00, a[0][2] * a[2][1] - a[0][1] * a[2][2],
+         a[0][1] * a[1][2] - a[0][2] * a[1][1]},
+        {c01, a[0][0] * a[2][2] - a[0][2] * a[2][0],
+         a[0][2] * a[1][0] - a[0][0] * a[1][2]},
+        {c02, a[0][1] * a[2][0] - a[0][0] * a[2][1],
+         a[0][0] * a[1][1] - a[0][1] * a[1][0]}};
+    for (int r = 0; r < 3; r++) {
+        double t = 0.0;
+        for (int c = 0; c < 3; c++) {
+            vol->inverse[r][c] = m[r][c] / det;
+            t += vol->inverse[r][c] * a[c][3];
+        }
+        vol->inverse[r][3] = -t;
+        vol->inverse[3][r] = 0.0;
+    }
+    vol->inverse[3][3] = 1.0;
+    for (int c = 0; c < 3; c++)
+        vol->spacing[c] = sqrt(a[0][c] * a[0][c] + a[1][c] * a[1][c] +
+                               a[2][c] * a[2][c]);
+    return 0;
+}
+
+void vflow_volume_index_to_world(const vflow_volume *vol, const double ijk[3],
+                                 double xyz[3])
+{
+    for (int r = 0; r < 3; r++)
+        xyz[r] = vol->affine[r][0] * ijk[0] + vol->affine[r][1] * ijk[1] +
+                 vol->affine[r][2] * ijk[2] + vol->affine[r][3];
+}
+
+void vflow_volume_world_to_index(const vflow_volume *vol, const double xyz[3],
+                                 double ijk[3])
+{
+    for (int r = 0; r < 3; r++)
+        ijk[r] = vol->inverse[r][0] * xyz[0] + vol->inverse[r][1] * xyz[1] +
+                 vol->inverse[r][2] * xyz[2] + vol->inverse[r][3];
+}
+
+bool vflow_volume_contains_index(const vflow_volume *vol, const double ijk[3])
+{
+    for (int a = 0; a < 3; a++)
+        if (!(ijk[a] >= -1e-9 && ijk[a] <= (double)vol->dims[a] - 1 + 1e-9))
+            return false;
+    return true;
+}
+
+bool vflow_volume_contains_world(const vflow_volume *vol, const double xyz[3])
+{
+    double ijk[3];
+    vflow_volume_world_to_index(vol, xyz, ijk);
+    return vflow_volume_contains_index(vol, ijk);
+}
+
+static double get_linear(const vflow_volume *vol, size_t idx)
+{
+    switch (vol->dtype) {
+    case VFLOW_DTYPE_U8: return ((const uint8_t *)vol->data)[idx];
+    case VFLOW_DTYPE_I8: return ((const int8_t *)vol->data)[idx];
+    case VFLOW_DTYPE_I16: return ((const int16_t *)vol->data)[idx];
+    case VFLOW_DTYPE_U16: return ((const uint16_t *)vol->data)[idx];
+    case VFLOW_DTYPE_I32: return ((const int32_t *)vol->data)[idx];
+    case VFLOW_DTYPE_U32: return ((const uint32_t *)vol->data)[idx];
+    case VFLOW_DTYPE_F32: return ((const float *)vol->data)[idx];
+    case VFLOW_DTYPE_F64: return ((const double *)vol->data)[idx];
+    default: return 0.0;
+    }
+}
+
+double vflow_volume_get(const vflow_volume *vol, size_t i, size_t j, size_t k)
+{
+    return get_linear(vol, vflow_volume_index(vol, i, j, k));
+}
+
+static double saturate(double v, double lo, double hi)
+{
+    if (isnan(v))
+        return 0.0;
+    v = nearbyint(v);
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+void vflow_volume_set(vflow_volume *vol, size_t i, size_t j, size_t k,
+                      double value)
+{
+    size_t idx = vflow_volume_index(vol, i, j, k);
+    switch (vol->dtype) {
+    case VFLOW_DTYPE_U8:
+        ((uint8_t *)vol->data)[idx] = (uint8_t)saturate(value, 0, UINT8_MAX);
+        break;
+    case VFLOW_DTYPE_I8:
+        ((int8_t *)vol->data)[idx] =
+            (int8_t)saturate(value, INT8_MIN, INT8_MAX);
+        break;
+    case VFLOW_DTYPE_I16:
+        ((int16_t *)vol->data)[idx] =
+            (int16_t)saturate(value, INT16_MIN, INT16_MAX);
+        break;
+    case VFLOW_DTYPE_U16:
+        ((uint16_t *)vol->data)[idx] =
+            (uint16_t)saturate(value, 0, UINT16_MAX);
+        break;
+    case VFLOW_DTYPE_I32:
+        ((int32_t *)vol->data)[idx] =
+            (int32_t)saturate(value, INT32_MIN, INT32_MAX);
+        break;
+    case VFLOW_DTYPE_U32:
+        ((uint32_t *)vol->data)[idx] =
+            (uint32_t)saturate(value, 0, UINT32_MAX);
+        break;
+    case VFLOW_DTYPE_F32: ((float *)vol->data)[idx] = (float)value; break;
+    case VFLOW_DTYPE_F64: ((double *)vol->data)[idx] = value; break;
+    default: break;
+    }
+}
+
+/* Clamps a continuous coordinate to the grid and splits it into a base
+ * index and a fraction, so the 2-point stencil stays inside. */
+static void split_clamped(double x, size_t n, size_t *i0, double *f)
+{
+    if (!(x > 0.0)) { /* also NaN */
+        *i0 = 0;
+        *f = 0.0;
+        return;
+    }
+    double maxc = (double)(n - 1);
+    if (x >= maxc) {
+        *i0 = n >= 2 ? n - 2 : 0;
+        *f = n >= 2 ? 1.0 : 0.0;
+        return;
+    }
+    double fl = floor(x);
+    *i0 = (size_t)fl;
+    *f = x - fl;
+}
+
+double vflow_volume_sample_linear(const vflow_volume *vol, const double ijk[3])
+{
+    size_t i0, j0, k0;
+    double fx, fy, fz;
+    split_clamped(ijk[0], vol->dims[0], &i0, &fx);
+    split_clamped(ijk[1], vol->dims[1], &j0, &fy);
+    split_clamped(ijk[2], vol->dims[2], &k0, &fz);
+    size_t i1 = vol->dims[0] > 1 ? i0 + 1 : i0;
+    size_t j1 = vol->dims[1] > 1 ? j0 + 1 : j0;
+    size_t k1 = vol->dims[2] > 1 ? k0 + 1 : k0;
+    double c000 = vflow_volume_get(vol, i0, j0, k0);
+    double c100 = vflow_volume_get(vol, i1, j0, k0);
+    double c010 = vflow_volume_get(vol, i0, j1, k0);
+    double c110 = vflow_volume_get(vol, i1, j1, k0);
+    double c001 = vflow_volume_get(vol, i0, j0, k1);
+    double c101 = vflow_volume_get(vol, i1, j0, k1);
+    double c011 = vflow_volume_get(vol, i0, j1, k1);
+    double c111 = vflow_volume_get(vol, i1, j1, k1);
+    double c00 = c000 + fx * (c100 - c000), c10 = c010 + fx * (c110 - c010);
+    double c01 = c001 + fx * (c101 - c001), c11 = c011 + fx * (c111 - c011);
+    double c0 = c00 + fy * (c10 - c00), c1 = c01 + fy * (c11 - c01);
+    return c0 + fz * (c1 - c0);
+}
+
+double vflow_volume_sample_linear_world(const vflow_volume *vol,
+                                        const double xyz[3])
+{
+    double ijk[3];
+    vflow_volume_world_to_index(vol, xyz, ijk);
+    return vflow_volume_sample_linear(vol, ijk);
+}
+
+vflow_volume *vflow_volume_to_f32(const vflow_volume *vol, vflow_error *err)
+{
+    if (vol->dtype == VFLOW_DTYPE_F32)
+        return (vflow_volume *)vflow_object_retain((vflow_object *)&vol->base);
+    vflow_volume *out = vflow_volume_create_like(vol, VFLOW_DTYPE_F32, err);
+    if (out == NULL)
+        return NULL;
+    float *dst = out->data;
+    size_t n = vflow_volume_voxel_count(vol);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)get_linear(vol, i);
+    return out;
+}
+
+void vflow_volume_min_max(const vflow_volume *vol, double *min, double *max)
+{
+    size_t n = vflow_volume_voxel_count(vol);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double v = get_linear(vol, i);
+        if (v < lo)
+            lo = v;
+        if (v > hi)
+            hi = v;
+    }
+    if (min != NULL)
+        *min = lo;
+    if (max != NULL)
+        *max = hi;
+}
