@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* NIfTI-1/NIfTI-2 reading and writing: nifti_clib parses and builds the
+ * headers, the voxel data are read and written here with zlib so that every
+ * size is checked and nothing is printed. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <nifti2_io.h>
+
+#include "nifti_io.h"
+#include "vflow/volume.h"
+
+/*
+ * nifti_clib keeps its options (debug level) in a process-wide struct and
+ * prints to stderr when the level is above 0. Two nifti stages may run at
+ * once, so every call into the library takes this lock and sets the level
+ * to 0 first. This is synchronisation, not stage state: a stage may still
+ * appear several times in a graph.
+ */
+static pthread_mutex_t nifti_lib_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Bytes per zlib read/write call (gzread/gzwrite take an unsigned int). */
+#define IO_CHUNK ((size_t)1 << 26)
+
+/* ------------------------------------------------------------ dtypes */
+
+static int dtype_from_nifti(int datatype, vflow_dtype *out)
+{
+    switch (datatype) {
+    case DT_UINT8: *out = VFLOW_DTYPE_U8; return 0;
+    case DT_INT8: *out = VFLOW_DTYPE_I8; return 0;
+    case DT_INT16: *out = VFLOW_DTYPE_I16; return 0;
+    case DT_UINT16: *out = VFLOW_DTYPE_U16; return 0;
+    case DT_INT32: *out = VFLOW_DTYPE_I32; return 0;
+    case DT_UINT32: *out = VFLOW_DTYPE_U32; return 0;
+    case DT_FLOAT32: *out = VFLOW_DTYPE_F32; return 0;
+    case DT_FLOAT64: *out = VFLOW_DTYPE_F64; return 0;
+    default: return -1;
+    }
+}
+
+static int dtype_to_nifti(vflow_dtype dtype)
+{
+    static const int map[VFLOW_DTYPE_COUNT] = {
+        [VFLOW_DTYPE_U8] = DT_UINT8,   [VFLOW_DTYPE_I8] = DT_INT8,
+        [VFLOW_DTYPE_I16] = DT_INT16,  [VFLOW_DTYPE_U16] = DT_UINT16,
+        [VFLOW_DTYPE_I32] = DT_INT32,  [VFLOW_DTYPE_U32] = DT_UINT32,
+        [VFLOW_DTYPE_F32] = DT_FLOAT32, [VFLOW_DTYPE_F64] = DT_FLOAT64};
+    return (unsigned)dtype < VFLOW_DTYPE_COUNT ? map[dtype] : DT_UNKNOWN;
+}
+
+static bool dtype_is_signed(vflow_dtype d)
+{
+    return d == VFLOW_DTYPE_I8 || d == VFLOW_DTYPE_I16 ||
+           d == VFLOW_DTYPE_I32 || d == VFLOW_DTYPE_F32 ||
+           d == VFLOW_DTYPE_F64;
+}
+
+/* ------------------------------------------------------------ reading */
+
+static nifti_image *header_read_locked(const char *path)
+{
+    pthread_mutex_lock(&nifti_lib_lock);
+    nifti_set_debug_level(0);
+    nifti_image *nim = nifti_image_read(path, 0);
+    pthread_mutex_unlock(&nifti_lib_lock);
+    return nim;
+}
+
+static int check_readable(const char *path, vflow_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return vflow_error_set(err, VFLOW_ENOENT, "cannot open '%s': %s",
+                               path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return vflow_error_set(err, VFLOW_EFORMAT,
+                               "'%s' is a directory, not a NIfTI file", path);
+    return 0;
+}
+
+/* Checks the grid: one 3-D volume of a supported element type. */
+static int check_layout(const nifti_image *nim, const char *path,
+                        vflow_dtype *dtype, vflow_error *err)
+{
+    if (dtype_from_nifti(nim->datatype, dtype) != 0)
+        return vflow_error_set(
+            err, VFLOW_EFORMAT,
+            "'%s' stores %s voxels (NIfTI datatype %d); vflow reads u8, i8, "
+            "i16, u16, i32, u32, f32 and f64 scalars only", path,
+            nifti_datatype_string(nim->datatype), nim->datatype);
+    if (nim->nx < 1 || nim->ny < 1 || nim->nz < 1)
+        return vflow_error_set(err, VFLOW_EFORMAT,
+                               "'%s' has invalid dimensions %lld x %lld x %lld",
+                               path, (long long)nim->nx, (long long)nim->ny,
+                               (long long)nim->nz);
+    int64_t extra = 1;
+    for (int d = 4; d <= 7 && d <= nim->dim[0]; d++)
+        extra *= nim->dim[d] > 0 ? nim->dim[d] : 1;
+    if (extra > 1)
+        return vflow_error_set(err, VFLOW_EFORMAT,
+                               "'%s' has %lld volumes; vflow needs a single "
+                               "3-D volume", path, (long long)extra);
+    return 0;
+}
+
+/* Reads exactly `nbytes` at `offset` of `file` (plain or gzip). */
+static int data_read(const char *file, const char *path, int64_t offset,
+                     void *buf, size_t nbytes, vflow_error *err)
+{
+    if (!nifti_is_gzfile(file)) {
+        /* Check the size first: a short plain file is reported exactly. */
+        struct stat st;
+        if (stat(file, &st) != 0)
+            return vflow_error_set(err, VFLOW_ENOENT,
+                                   "cannot open '%s' (voxel data of '%s'): "
+                                   "%s", file, path, strerror(errno));
+        if ((uint64_t)st.st_size < (uint64_t)offset + nbytes)
+            return vflow_error_set(
+                err, VFLOW_EFORMAT,
+                "'%s' is truncated: %zu bytes of voxel data expected from "
+                "byte %lld, the file has %lld bytes", file, nbytes,
+                (long long)offset, (long long)st.st_size);
+    }
+    gzFile g = gzopen(file, "rb");
+    if (g == NULL)
+        return vflow_error_set(err, VFLOW_EIO, "cannot open '%s': %s", file,
+                               strerror(errno));
+    int rc = 0;
+    if (gzseek(g, (z_off_t)offset, SEEK_SET) != (z_off_t)offset) {
+        rc = vflow_error_set(err, VFLOW_EFORMAT,
+                             "'%s' is truncated or corrupt: cannot reach the "
+                             "voxel data at byte %lld", file,
+                             (long long)offset);
+        goto done;
+    }
+    size_t got = 0;
+    while (got < nbytes) {
+        size_t want = nbytes - got < IO_CHUNK ? nbytes - got : IO_CHUNK;
+        int r = gzread(g, (char *)buf + got, (unsigned)want);
+        if (r <= 0) {
+            int zerr = Z_OK;
+            const char *msg = gzerror(g, &zerr);
+            if (r < 0 && zerr != Z_BUF_ERROR)
+                rc = vflow_error_set(err, VFLOW_EFORMAT,
+                                     "'%s' is corrupt: %s (after %zu of %zu "
+                                     "bytes of voxel data)", file, msg, got,
+                                     nbytes);
+            else
+                rc = vflow_error_set(err, VFLOW_EFORMAT,
+                                     "'%s' is truncated: %zu bytes of voxel "
+                                     "data expected, only %zu present", file,
+                                     nbytes, got);
+            goto done;
+        }
+        got += (size_t)r;
+    }
+done:
+    gzclose(g);
+    return rc;
+}
+
+/* NIfTI rule: sform if sform_code > 0, else qform if qform_code > 0, else
+ * "method 1" (diag(pixdim), the ANALYZE-compatible fallback). */
+static void affine_pick(const nifti_image *nim, double a[4][4])
+{
+    memset(a, 0, 16 * sizeof(double));
+    if (nim->sform_code > 0 || nim->qform_code > 0) {
+        const nifti_dmat44 *m =
+            nim->sform_code > 0 ? &nim->sto_xyz : &nim->qto_xyz;
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++)
+                a[r][c] = m->m[r][c];
+        a[3][0] = a[3][1] = a[3][2] = 0.0;
+        a[3][3] = 1.0;
+        return;
+    }
+    for (int d = 0; d < 3; d++) {
+        double s = fabs(nim->pixdim[d + 1]);
+        a[d][d] = (isfinite(s) && s > 0.0) ? s : 1.0;
+    }
+    a[3][3] = 1.0;
+}
+
+static bool affine_is_finite(const double a[4][4])
+{
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++)
+            if (!isfinite(a[r][c]))
+                return false;
+    return true;
+}
+
+/* Scaling per the NIfTI rule: slope 0 means none; we also treat the
+ * identity (1, 0) and a non-finite slope (as nibabel does) as none. */
+static bool scaling_active(const nifti_image *nim)
+{
+    double s = nim->scl_slope, b = nim->scl_inter;
+    if (!isfinite(s) || s == 0.0)
+        return false;
+    return !(s == 1.0 && (b == 0.0 || !isfinite(b)));
+}
+
+static double raw_get(const void *data, vflow_dtype d, size_t i)
+{
+    switch (d) {
+    case VFLOW_DTYPE_U8: return ((const uint8_t *)data)[i];
+    case VFLOW_DTYPE_I8: return ((const int8_t *)data)[i];
+    case VFLOW_DTYPE_I16: return ((const int16_t *)data)[i];
+    case VFLOW_DTYPE_U16: return ((const uint16_t *)data)[i];
+    case VFLOW_DTYPE_I32: return ((const int32_t *)data)[i];
+    case VFLOW_DTYPE_U32: return ((const uint32_t *)data)[i];
+    case VFLOW_DTYPE_F32: return ((const float *)data)[i];
+    case VFLOW_DTYPE_F64: return ((const double *)data)[i];
+    default: return 0.0;
+    }
+}
+
+static void scale_into(vflow_volume *vol, const void *raw, vflow_dtype src,
+                       double slope, double inter)
+{
+    size_t n = vflow_volume_voxel_count(vol);
+    if (!isfinite(inter))
+        inter = 0.0;
+    if (vol->dtype == VFLOW_DTYPE_F64) {
+        double *dst = vol->data;
+        for (size_t i = 0; i < n; i++)
+            dst[i] = raw_get(raw, src, i) * slope + inter;
+    } else {
+        float *dst = vol->data;
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)(raw_get(raw, src, i) * slope + inter);
+    }
+}
+
+/* Documented heuristic: Hounsfield data hold air (about -1000 HU) and
+ * contrast/bone (hundreds of HU); MR and masks are rarely below -500. */
+static vflow_modality modality_guess(const vflow_volume *vol, bool maybe_hu)
+{
+    if (!maybe_hu)
+        return VFLOW_MODALITY_UNKNOWN;
+    double lo, hi;
+    vflow_volume_min_max(vol, &lo, &hi);
+    return (lo <= -500.0 && hi > 300.0) ? VFLOW_MODALITY_CT
+                                        : VFLOW_MODALITY_UNKNOWN;
+}
+
+/* Builds the volume from a parsed header: reads, swaps, scales. */
+static int volume_from_header(const nifti_image *nim, const char *path,
+                              vflow_volume **out, vflow_error *err)
+{
+    vflow_dtype src = VFLOW_DTYPE_U8;
+    int rc = check_layout(nim, path, &src, err);
+    if (rc != 0)
+        return rc;
+    if (nim->iname == NULL || nim->iname_offset < 0)
+        return vflow_error_set(err, VFLOW_EFORMAT,
+                               "'%s': no voxel data file or offset", path);
+    double a[4][4];
+    affine_pick(nim, a);
+    if (!affine_is_finite(a))
+        return vflow_error_set(err, VFLOW_EFORMAT,
+                               "'%s' has a non-finite voxel-to-world affine",
+                               path);
+    bool scaled = scaling_active(nim);
+    vflow_dtype dst = !scaled ? src
+                      : (src == VFLOW_DTYPE_F64 ? VFLOW_DTYPE_F64
+                                                : VFLOW_DTYPE_F32);
+    size_t dims[3] = {(size_t)nim->nx, (size_t)nim->ny, (size_t)nim->nz};
+    size_t esize = vflow_dtype_size(src);
+    if (dims[0] > SIZE_MAX / dims[1] / dims[2] / esize)
+        return vflow_error_set(err, VFLOW_EFORMAT,
+                               "'%s': grid too large for memory", path);
+    size_t nbytes = dims[0] * dims[1] * dims[2] * esize;
+    vflow_volume *vol = vflow_volume_create(dims, dst, a, err);
+    if (vol == NULL)
+        return vflow_error_prefix(err, "'%s': ", path);
+    void *raw = scaled ? malloc(nbytes) : vol->data;
+    if (raw == NULL) {
+        vflow_object_release(&vol->base);
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory reading "
+                               "'%s' (%zu bytes)", path, nbytes);
+    }
+    rc = data_read(nim->iname, path, nim->iname_offset, raw, nbytes, err);
+    if (rc == 0 && nim->swapsize > 1 && nim->byteorder != nifti_short_order())
+        nifti_swap_Nbytes((int64_t)(nbytes / (size_t)nim->swapsize),
+                          nim->swapsize, raw);
+    if (rc == 0 && scaled)
+        scale_into(vol, raw, src, nim->scl_slope, nim->scl_inter);
+    if (scaled)
+        free(raw);
+    if (rc != 0) {
+        vflow_object_release(&vol->base);
+        return rc;
+    }
+    vol->modality = modality_guess(vol, scaled || dtype_is_signed(src));
+    snprintf(vol->source, sizeof vol->source, "%s", path);
+    *out = vol;
+    return 0;
+}
+
+int vflow_nifti_read(const char *path, vflow_volume **out, vflow_error *err)
+{
+    *out = NULL;
+    if (path == NULL || path[0] == '\0')
+        return vflow_error_set(err, VFLOW_EINVAL, "no NIfTI file name given");
+    int rc = check_readable(path, err);
+    if (rc != 0)
+        return rc;
+    nifti_image *nim = header_read_locked(path);
+    if (nim == NULL)
+        return vflow_error_set(err, VFLOW_EFORMAT,
+                               "'%s' is not a readable NIfTI-1/NIfTI-2 file "
+                               "(bad or truncated header, or missing .img "
+                               "part)", path);
+    rc = volume_from_header(nim, path, out, err);
+    nifti_image_free(nim);
+    return rc;
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* Output compression from the NIfTI name in the file name (not the last
+ * extension: the runtime writes to temporary names such as
+ * ".out.nii.gz.tmp-12" and renames afterwards). */
+static int name_is_gzip(const char *path, bool *gz, vflow_error *err)
+{
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    if (strstr(base, ".nii.gz") != NULL) {
+        *gz = true;
+        return 0;
+    }
+    if (strstr(base, ".nii") != NULL) {
+        *gz = false;
+        return 0;
+    }
+    return vflow_error_set(err, VFLOW_EINVAL,
+                           "cannot tell from '%s' whether to write .nii or "
+                           ".nii.gz", path);
+}
+
+/* A rotation times positive column scales (no shear) is what a qform can
+ * hold; we check by converting to the quaternion and back. */
+static void qform_fill(nifti_image *nim, const double a[4][4])
+{
+    nifti_dmat44 r;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            r.m[i][j] = a[i][j];
+    double qb, qc, qd, qx, qy, qz, dx, dy, dz, qfac;
+    nifti_dmat44_to_quatern(r, &qb, &qc, &qd, &qx, &qy, &qz, &dx, &dy, &dz,
+                            &qfac);
+    nifti_dmat44 back =
+        nifti_quatern_to_dmat44(qb, qc, qd, qx, qy, qz, dx, dy, dz, qfac);
+    double scale = 0.0, diff = 0.0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            scale = fmax(scale, fabs(a[i][j]));
+            diff = fmax(diff, fabs(back.m[i][j] - a[i][j]));
+        }
+    nim->quatern_b = qb;
+    nim->quatern_c = qc;
+    nim->quatern_d = qd;
+    nim->qoffset_x = qx;
+    nim->qoffset_y = qy;
+    nim->qoffset_z = qz;
+    nim->qfac = qfac;
+    nim->qto_xyz = back;
+    nim->qform_code = diff <= 1e-6 * scale ? NIFTI_XFORM_SCANNER_ANAT
+                                           : NIFTI_XFORM_UNKNOWN;
+}
+
+/* Fills a header-only nifti_image describing `vol`. */
+static nifti_image *image_describe(const vflow_volume *vol,
+                                   vflow_nifti_version version)
+{
+    int64_t dims[8] = {3, (int64_t)vol->dims[0], (int64_t)vol->dims[1],
+                       (int64_t)vol->dims[2], 1, 1, 1, 1};
+    nifti_image *nim = nifti_make_new_nim(dims, dtype_to_nifti(vol->dtype), 0);
+    if (nim == NULL)
+        return NULL;
+    nim->nifti_type = version == VFLOW_NIFTI_2 ? NIFTI_FTYPE_NIFTI2_1
+                                               : NIFTI_FTYPE_NIFTI1_1;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            nim->sto_xyz.m[i][j] = vol->affine[i][j];
+    nim->sform_code = NIFTI_XFORM_ALIGNED_ANAT;
+    qform_fill(nim, vol->affine);
+    nim->dx = nim->pixdim[1] = vol->spacing[0];
+    nim->dy = nim->pixdim[2] = vol->spacing[1];
+    nim->dz = nim->pixdim[3] = vol->spacing[2];
+    nim->pixdim[0] = nim->qfac;
+    nim->xyz_units = NIFTI_UNITS_MM;
+    nim->scl_slope = 1.0;
+    nim->scl_inter = 0.0;
+    snprintf(nim->descrip, sizeof nim->descrip, "vflow");
+    return nim;
+}
+
+/* Header bytes (header + 4-byte empty extension flag), at most 544. */
+static int header_bytes(const vflow_volume *vol, vflow_nifti_version version,
+                        unsigned char *buf, size_t *len, vflow_error *err)
+{
+    pthread_mutex_lock(&nifti_lib_lock);
+    nifti_set_debug_level(0);
+    nifti_image *nim = image_describe(vol, version);
+    int rc = -1;
+    if (nim != NULL && version == VFLOW_NIFTI_2) {
+        nifti_2_header h;
+        rc = nifti_convert_nim2n2hdr(nim, &h);
+        h.vox_offset = 544;
+        memcpy(h.magic, "n+2\0\r\n\032\n", 8);
+        memcpy(buf, &h, sizeof h);
+        *len = sizeof h;
+    } else if (nim != NULL) {
+        nifti_1_header h;
+        rc = nifti_convert_nim2n1hdr(nim, &h);
+        h.vox_offset = 352.0f;
+        memcpy(h.magic, "n+1\0", 4);
+        memcpy(buf, &h, sizeof h);
+        *len = sizeof h;
+    }
+    nifti_image_free(nim);
+    pthread_mutex_unlock(&nifti_lib_lock);
+    if (rc != 0)
+        return vflow_error_set(err, VFLOW_EINTERNAL,
+                               "nifti_clib could not build the header");
+    memset(buf + *len, 0, 4); /* extension flag: no extensions */
+    *len += 4;
+    return 0;
+}
+
+/* A plain or gzip file sink with checked writes. */
+typedef struct sink {
+    gzFile gz;
+    FILE *fp;
+} sink;
+
+static int sink_write(sink *s, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        size_t chunk = n < IO_CHUNK ? n : IO_CHUNK;
+        if (s->gz != NULL) {
+            if (gzwrite(s->gz, p, (unsigned)chunk) != (int)chunk)
+                return -1;
+        } else if (fwrite(p, 1, chunk, s->fp) != chunk) {
+            return -1;
+        }
+        p += chunk;
+        n -= chunk;
+    }
+    return 0;
+}
+
+static int sink_close(sink *s)
+{
+    if (s->gz != NULL)
+        return gzclose(s->gz) == Z_OK ? 0 : -1;
+    return fclose(s->fp) == 0 ? 0 : -1;
+}
+
+int vflow_nifti_write(const vflow_volume *vol, const char *path,
+                      vflow_nifti_version version, vflow_error *err)
+{
+    bool gz = false;
+    int rc = name_is_gzip(path, &gz, err);
+    if (rc != 0)
+        return rc;
+    if (dtype_to_nifti(vol->dtype) == DT_UNKNOWN)
+        return vflow_error_set(err, VFLOW_EINVAL, "cannot write element "
+                               "type %d to NIfTI", (int)vol->dtype);
+    if (version == VFLOW_NIFTI_1)
+        for (int d = 0; d < 3; d++)
+            if (vol->dims[d] > 32767)
+                return vflow_error_set(
+                    err, VFLOW_ERANGE, "axis %d has %zu voxels, more than "
+                    "NIfTI-1's limit of 32767; use version: nifti2", d + 1,
+                    vol->dims[d]);
+    unsigned char hdr[600];
+    size_t hlen = 0;
+    rc = header_bytes(vol, version, hdr, &hlen, err);
+    if (rc != 0)
+        return rc;
+    sink s = {NULL, NULL};
+    if (gz)
+        s.gz = gzopen(path, "wb6");
+    else
+        s.fp = fopen(path, "wb");
+    if (s.gz == NULL && s.fp == NULL)
+        return vflow_error_set(err, VFLOW_EIO, "cannot create '%s': %s",
+                               path, strerror(errno));
+    size_t nbytes = vflow_volume_voxel_count(vol) * vflow_dtype_size(vol->dtype);
+    int wr = sink_write(&s, hdr, hlen);
+    if (wr == 0)
+        wr = sink_write(&s, vol->data, nbytes);
+    int cl = sink_close(&s);
+    if (wr != 0 || cl != 0) {
+        int saved = errno;
+        unlink(path);
+        return vflow_error_set(err, VFLOW_EIO, "writing '%s' failed: %s",
+                               path, strerror(saved));
+    }
+    return 0;
+}
