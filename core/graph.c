@@ -393,6 +393,11 @@ static int resolve_inputs(vflow_pipeline *p, vflow_error *err)
             return graph_error(p, in->node, NULL, err, VFLOW_EINVAL,
                                "input '%s': %s '%s' is not a number", in->name,
                                how, in->value);
+        if (in->kind == VFLOW_INPUT_FILE && in->value[0] != '\0' &&
+            access(in->value, R_OK) != 0)
+            return graph_error(p, in->node, NULL, err, VFLOW_EIO,
+                               "input '%s': cannot read file '%s' (%s): %s",
+                               in->name, in->value, how, strerror(errno));
         if (in->kind == VFLOW_INPUT_FILE) {
             char real[PATH_MAX];
             if (realpath(in->value, real) != NULL) {

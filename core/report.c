@@ -162,8 +162,8 @@ static void json_params(FILE *f, const vflow_gnode *g)
 
 static void json_stats(FILE *f, const vflow_gstats *st)
 {
-    fprintf(f, "\"ran\": %s, \"wall_ms\": ", st->ran ? "true" : "false");
-    json_number(f, st->wall_ms);
+    fprintf(f, "\"ran\": %s, \"wall_ms\": %.3f", st->ran ? "true" : "false",
+            st->wall_ms);
     fprintf(f, ", \"out_bytes\": %zu, \"live_bytes\": %zu, "
                "\"peak_rss_bytes\": %lld",
             st->out_bytes, st->live_bytes, st->rss_bytes);
@@ -248,8 +248,7 @@ static void json_report(FILE *f, const vflow_pipeline *p, const char *out_dir,
     json_inputs(f, p);
     json_nodes(f, p, false);
     json_nodes(f, p, true);
-    fputs("  \"total_ms\": ", f);
-    json_number(f, p->total_ms);
+    fprintf(f, "  \"total_ms\": %.3f", p->total_ms);
     long long rss = 0;
     for (size_t i = 0; i < p->n_nodes; i++)
         if (p->nodes[i].stats.rss_bytes > rss)
@@ -361,6 +360,10 @@ static void dot_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
+        if (*s == '\n') {
+            fputs("\\n", f);
+            continue;
+        }
         if (*s == '"' || *s == '\\')
             fputc('\\', f);
         fputc(*s, f);
