@@ -92,9 +92,11 @@ void vflow_voxel_box_free(vflow_voxel_box *box);
 
 /*
  * Writes `value` into box->mask for every voxel inside the closed surface
- * `m`. A voxel is inside when at least half of its ss^3 sub-samples (at
- * offsets (q + 0.5)/ss - 0.5 of the voxel centre, ss = `supersample`) are
- * inside; ss = 1 is the voxel-centre rule. Inside means a nonzero winding
+ * `m`. A voxel is inside when more than half of its ss^3 sub-samples (at
+ * offsets (q + 0.5)/ss - 0.5 of the voxel centre, ss = `supersample`, odd:
+ * 1, 3 or 5) are inside; ss = 1 is the voxel-centre rule. (A majority vote
+ * is not a partial-volume estimate: it mostly agrees with the centre rule
+ * on smooth boundaries and helps only for sub-voxel structures.) Inside means a nonzero winding
  * number along a ray in +i through the sample (scanline crossing of every
  * triangle, edge ties broken by a top-left rule so that a ray through a
  * shared edge counts once). Rays run in parallel through `ctx` (NULL:

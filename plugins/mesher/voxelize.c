@@ -221,7 +221,7 @@ static bool voxelize_plane(voxelize_job *job, worker_scratch *w, size_t kl)
     unsigned need = ss * ss * ss;
     uint8_t *mask = box->mask + kl * plane;
     for (size_t v = 0; v < plane; v++)
-        if (2u * w->counts[v] >= need && w->counts[v] > 0)
+        if (2u * w->counts[v] > need)
             mask[v] = job->value;
     return true;
 }
@@ -299,9 +299,9 @@ int vflow_voxelize_mesh(const vflow_mesh *m, const vflow_volume *grid,
                         vflow_voxel_box *box, vflow_ctx *ctx,
                         vflow_error *err)
 {
-    if (supersample < 1 || supersample > 4)
-        return vflow_error_set(err, VFLOW_EINVAL, "supersample %u outside "
-                               "[1, 4]", supersample);
+    if (supersample < 1 || supersample > 5 || supersample % 2 == 0)
+        return vflow_error_set(err, VFLOW_EINVAL, "supersample %u is not "
+                               "1, 3 or 5", supersample);
     if (box->mask == NULL || m->n_triangles == 0)
         return 0;
     unsigned workers = ctx != NULL ? vflow_threads(ctx) : 1;
