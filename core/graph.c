@@ -1011,6 +1011,12 @@ static int resolve_source(vflow_pipeline *p, vflow_gnode *g, vflow_gwire *w,
     return 0;
 }
 
+/* "a" or "an" before a type name, for readable messages. */
+static const char *article(const char *word)
+{
+    return strchr("aeiou", word[0]) != NULL ? "an" : "a";
+}
+
 static vflow_type_id wire_type(const vflow_pipeline *p, const vflow_gwire *w)
 {
     return p->nodes[w->src].desc->outputs[w->src_port].type;
@@ -1047,9 +1053,7 @@ static int resolve_stage_wires(vflow_pipeline *p, vflow_gnode *g,
                                "port '%s' of stage '%s' (%s) expects %s, but "
                                "'%s' is %s %s", w->port, g->name,
                                g->desc->name, vflow_type_name(pd->type),
-                               w->ref,
-                               strchr("aeiou", vflow_type_name(got)[0])
-                                   ? "an" : "a",
+                               w->ref, article(vflow_type_name(got)),
                                vflow_type_name(got));
     }
     for (size_t i = 0; i < g->desc->n_inputs; i++) {
@@ -1123,8 +1127,9 @@ static int resolve_output(vflow_pipeline *p, vflow_gnode *g, vflow_error *err)
     if (g->desc->inputs[0].type != type)
         return graph_error(p, w->node, NULL, err, VFLOW_ETYPE,
                            "output '%s': writer '%s' expects %s, but '%s' is "
-                           "%s", g->name, g->desc->name,
+                           "%s %s", g->name, g->desc->name,
                            vflow_type_name(g->desc->inputs[0].type), w->ref,
+                           article(vflow_type_name(type)),
                            vflow_type_name(type));
     w->port_index = 0;
     free(w->port);
@@ -1167,7 +1172,8 @@ static int report_cycle(vflow_pipeline *p, const size_t *indeg,
                 break;
             }
     }
-    /* path[seen_at[cur]..len) is the cycle, in consumer -> producer order. */
+    /* path[seen_at[cur]..len) is the cycle in consumer -> producer order;
+     * print it backwards, in the direction data flows. */
     char text[700];
     size_t used = 0;
     text[0] = '\0';
@@ -1176,7 +1182,8 @@ static int report_cycle(vflow_pipeline *p, const size_t *indeg,
                                                   ? sizeof text - used : 0,
                                  "%s -> ", p->nodes[path[i]].name);
     if (used < sizeof text)
-        snprintf(text + used, sizeof text - used, "%s", p->nodes[cur].name);
+        snprintf(text + used, sizeof text - used, "%s",
+                 p->nodes[path[len - 1]].name);
     const vflow_ynode *at = p->nodes[path[len - 1]].node;
     free(seen_at);
     free(path);

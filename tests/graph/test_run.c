@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Running pipelines: results, atomic outputs, early release of
+ * intermediates, report.json, --set overrides, DOT. */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixtures.h"
+
+#define HEAD "vflow: 1\nname: t\nstages:\n"
+
+typedef struct run_result {
+    int rc;
+    vflow_error err;
+    char out_dir[512];
+    char *report;            /* report.json text or NULL */
+} run_result;
+
+/* Loads and runs `yaml` with `threads` workers into <tmp>/out. */
+static vflow_pipeline *load_and_run(vflow_runtime *rt, const char *yaml,
+                                    const char *const *sets, size_t n_sets,
+                                    run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    vflow_pipeline *p = fixture_load(rt, yaml, sets, n_sets, &r->err);
+    cr_assert_not_null(p, "load failed: %s", r->err.message);
+    snprintf(r->out_dir, sizeof r->out_dir, "%s/out", fixture_dir());
+    vflow_run_options o = {.out_dir = r->out_dir};
+    r->rc = vflow_pipeline_run(p, &o, &r->err);
+    char path[600];
+    snprintf(path, sizeof path, "%s/report.json", r->out_dir);
+    r->report = fixture_read_file(path);
+    return p;
+}
+
+/* The number after "key": in report.json (first occurrence). */
+static double json_number(const char *json, const char *key)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *at = strstr(json, pat);
+    cr_assert_not_null(at, "report.json lacks %s", key);
+    return strtod(at + strlen(pat), NULL);
+}
+
+static double table_value(vflow_pipeline *p, const char *ref,
+                          const char *col)
+{
+    vflow_table *t = VFLOW_TABLE(vflow_pipeline_result(p, ref));
+    cr_assert_not_null(t, "no table on %s", ref);
+    double *v = vflow_table_column(t, col);
+    cr_assert_not_null(v, "no column %s", col);
+    return v[0];
+}
+
+static void finish(vflow_runtime *rt, vflow_pipeline *p, run_result *r)
+{
+    free(r->report);
+    vflow_pipeline_free(p);
+    vflow_runtime_free(rt);
+    fixture_cleanup();
+}
+
+/* A three-stage chain plus a written output. */
+static const char chain_yaml[] =
+    "vflow: 1\n"
+    "name: chain\n"
+    "inputs:\n"
+    "  edge: {type: number, default: 4, doc: cube edge}\n"
+    "stages:\n"
+    "  src:\n"
+    "    plugin: make_volume\n"
+    "    params: {size: ${edge}, value: 2}\n"
+    "  inv:\n"
+    "    plugin: invert\n"
+    "    in: {volume: src.volume}\n"
+    "  cnt:\n"
+    "    plugin: count\n"
+    "    in: {volume: inv.volume}\n"
+    "outputs:\n"
+    "  out.vol: inv.volume\n";
+
+Test(graph_run, chain_runs_end_to_end_and_writes_outputs)
+{
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, chain_yaml, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "voxels"), 64, 1e-9);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), -128, 1e-9);
+    char path[600];
+    snprintf(path, sizeof path, "%s/out.vol", r.out_dir);
+    char *text = fixture_read_file(path);
+    cr_assert_not_null(text);
+    cr_expect_str_eq(text, "voxels 64\nsum -128\n");
+    free(text);
+    /* out.vol and report.json, no temporaries left. */
+    cr_expect_eq(fixture_count_entries(r.out_dir), 2);
+    finish(rt, p, &r);
+}
+
+Test(graph_run, report_json_records_versions_params_and_measures)
+{
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, chain_yaml, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_assert_not_null(r.report);
+    const char *j = r.report;
+    cr_expect(strstr(j, "\"vflow_version\": \"") != NULL);
+    cr_expect(strstr(j, "\"status\": \"ok\"") != NULL);
+    cr_expect(strstr(j, "p.yaml\"") != NULL, "pipeline file");
+    cr_expect(strstr(j, "\"edge\": {\"type\": \"number\", \"value\": \"4\", "
+                        "\"from\": \"default\"}") != NULL, "%s", j);
+    cr_expect(strstr(j, "{\"name\": \"src\", \"plugin\": \"make_volume\", "
+                        "\"plugin_version\": \"1.0.0\"") != NULL, "%s", j);
+    /* Given parameters (after substitution) and defaults. */
+    cr_expect(strstr(j, "\"size\": {\"value\": \"4\", \"given\": true}") !=
+              NULL, "%s", j);
+    cr_expect(strstr(j, "\"fail_midway\": {\"value\": \"false\", "
+                        "\"given\": false}") != NULL, "%s", j);
+    cr_expect(strstr(j, "\"writer\": \"vol_writer\"") != NULL);
+    cr_expect_float_eq(json_number(j, "sum"), -128, 1e-9);
+    cr_expect_float_eq(json_number(j, "voxels"), 64, 1e-9);
+    cr_expect_geq(json_number(j, "wall_ms"), 0);
+    cr_expect_gt(json_number(j, "peak_rss_bytes"), 0);
+    cr_expect_geq(json_number(j, "total_ms"), 0);
+    finish(rt, p, &r);
+}
+
+Test(graph_run, failing_writer_leaves_no_file_and_no_temporary)
+{
+    static const char yaml[] =
+        HEAD
+        "  src:\n    plugin: make_volume\n"
+        "outputs:\n"
+        "  good.vol: src.volume\n"
+        "  bad.vol: {from: src.volume, params: {fail_midway: true}}\n";
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, yaml, NULL, 0, &r);
+    cr_assert_lt(r.rc, 0);
+    cr_expect(strstr(r.err.message, "writing output 'bad.vol' (vol_writer) "
+                                    "failed: disk full") != NULL,
+              "%s", r.err.message);
+    /* Neither the half-written file nor the complete one of the failed
+     * run is left; only the report saying why. */
+    cr_expect_eq(fixture_count_entries(r.out_dir), 1);
+    cr_assert_not_null(r.report);
+    cr_expect(strstr(r.report, "\"status\": \"failed\"") != NULL);
+    cr_expect(strstr(r.report, "disk full") != NULL);
+    finish(rt, p, &r);
+}
+
+Test(graph_run, intermediates_are_released_after_their_last_consumer)
+{
+    /* Five 16^3 float volumes in a chain: with early release at most the
+     * input and the output of one stage are alive at a time. */
+    static const char yaml[] =
+        HEAD
+        "  src:\n    plugin: make_volume\n    params: {size: 16}\n"
+        "  i1:\n    plugin: invert\n    in: {volume: src.volume}\n"
+        "  i2:\n    plugin: invert\n    in: {volume: i1.volume}\n"
+        "  i3:\n    plugin: invert\n    in: {volume: i2.volume}\n"
+        "  i4:\n    plugin: invert\n    in: {volume: i3.volume}\n"
+        "  cnt:\n    plugin: count\n    in: {volume: i4.volume}\n";
+    const double vol = 16 * 16 * 16 * 4;
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, yaml, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    double peak = json_number(r.report, "peak_live_bytes");
+    cr_expect_geq(peak, 2 * vol);
+    cr_expect_lt(peak, 2 * vol + 1024, "peak %g bytes: intermediates kept",
+                 peak);
+    cr_expect_null(vflow_pipeline_result(p, "i2.volume"));
+    cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), 4096, 1e-9);
+    finish(rt, p, &r);
+}
+
+Test(graph_run, outputs_nobody_consumes_are_not_wanted)
+{
+    static const char yaml[] =
+        HEAD
+        "  src:\n    plugin: make_volume\n"
+        "  pr:\n    plugin: probe\n    in: {volume: src.volume}\n"
+        "outputs:\n  copy.vol: pr.copy\n";
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, yaml, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_expect_float_eq(table_value(p, "pr.flags", "copy_wanted"), 1, 0);
+    cr_expect_float_eq(table_value(p, "pr.flags", "extra_wanted"), 0, 0);
+    cr_expect_not_null(vflow_pipeline_result(p, "pr.copy"),
+                       "outputs: keeps its source alive");
+    finish(rt, p, &r);
+}
+
+Test(graph_run, set_overrides_input_and_parameter)
+{
+    const char *sets[] = {"edge=2", "src.params.value=3"};
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, chain_yaml, sets, 2, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "voxels"), 8, 1e-9);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), -24, 1e-9);
+    cr_expect(strstr(r.report, "\"value\": \"3\", \"given\": true, "
+                               "\"from\": \"--set\"") != NULL, "%s", r.report);
+    finish(rt, p, &r);
+}
+
+Test(graph_run, set_swaps_a_stage_plugin)
+{
+    const char *sets[] = {"inv.plugin=scale", "inv.params.factor=5"};
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, chain_yaml, sets, 2, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), 640, 1e-9);
+    cr_expect(strstr(r.report, "\"plugin\": \"scale\", \"plugin_version\": "
+                               "\"2.1.0\"") != NULL, "%s", r.report);
+    finish(rt, p, &r);
+}
+
+Test(graph_run, swapped_plugin_ignores_parameters_of_the_old_one)
+{
+    static const char yaml[] =
+        HEAD
+        "  src:\n    plugin: make_volume\n"
+        "  s:\n    plugin: scale\n    in: {volume: src.volume}\n"
+        "    params: {factor: 3}\n"
+        "  cnt:\n    plugin: count\n    in: {volume: s.volume}\n";
+    const char *sets[] = {"s.plugin=invert"};
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, yaml, sets, 1, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), -64, 1e-9);
+    finish(rt, p, &r);
+}
+
+Test(graph_run, parallel_branches_match_sequential_results)
+{
+    static const char yaml[] =
+        HEAD
+        "  src:\n    plugin: make_volume\n    params: {size: 24, value: 1}\n"
+        "  a:\n    plugin: invert\n    in: {volume: src.volume}\n"
+        "  b:\n    plugin: invert\n    in: {volume: src.volume}\n"
+        "  c:\n    plugin: invert\n    in: {volume: a.volume}\n"
+        "  ca:\n    plugin: count\n    in: {volume: c.volume}\n"
+        "  cb:\n    plugin: count\n    in: {volume: b.volume}\n";
+    for (unsigned threads = 1; threads <= 4; threads *= 2) {
+        vflow_runtime *rt = fixture_runtime(threads);
+        run_result r;
+        vflow_pipeline *p = load_and_run(rt, yaml, NULL, 0, &r);
+        cr_assert_eq(r.rc, 0, "%s", r.err.message);
+        cr_expect_float_eq(table_value(p, "ca.measures", "sum"), 13824, 0);
+        cr_expect_float_eq(table_value(p, "cb.measures", "sum"), -13824, 0);
+        finish(rt, p, &r);
+    }
+}
+
+Test(graph_run, file_inputs_resolve_relative_to_the_yaml)
+{
+    static const char yaml[] =
+        "vflow: 1\ninputs:\n  data: {type: file, default: data.txt}\n"
+        "stages:\n  src:\n    plugin: make_volume\n";
+    fixture_write_yaml("");
+    char data[600], real[PATH_MAX];
+    snprintf(data, sizeof data, "%s/data.txt", fixture_dir());
+    FILE *f = fopen(data, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_assert_not_null(realpath(data, real));
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, yaml, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "\"value\": \"%s\"", real);
+    cr_expect(strstr(r.report, want) != NULL, "%s", r.report);
+    finish(rt, p, &r);
+}
+
+Test(graph_run, dot_shows_stages_ports_and_files)
+{
+    vflow_runtime *rt = fixture_runtime(1);
+    vflow_error err;
+    vflow_pipeline *p = fixture_load(rt, chain_yaml, NULL, 0, &err);
+    cr_assert_not_null(p, "%s", err.message);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(vflow_pipeline_write_dot(p, f, &err), 0);
+    fclose(f);
+    cr_expect(strstr(buf, "digraph \"chain\"") != NULL, "%s", buf);
+    cr_expect(strstr(buf, "label=\"src\\nmake_volume\"") != NULL, "%s", buf);
+    cr_expect(strstr(buf, "\"n0\" -> \"n1\" [label=\"volume\"]") != NULL);
+    cr_expect(strstr(buf, "shape=note") != NULL);
+    cr_expect(strstr(buf, "out.vol") != NULL);
+    free(buf);
+    vflow_pipeline_free(p);
+    vflow_runtime_free(rt);
+    fixture_cleanup();
+}
