@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Helpers shared by the Fast Marching and Dijkstra front propagations. */
+#include <math.h>
+#include <time.h>
+
+#include "fmm.h"
+
+double vflow_march_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int vflow_march_check_grid(const vflow_volume *speed, vflow_error *err)
+{
+    if (speed->dtype != VFLOW_DTYPE_F32)
+        return vflow_error_set(err, VFLOW_EINVAL, "speed volume must be "
+                               "float32, got %s",
+                               vflow_dtype_name(speed->dtype));
+    size_t n = speed->dims[0] * speed->dims[1] * speed->dims[2];
+    if (n > VFLOW_MARCH_MAX_VOXELS)
+        return vflow_error_set(err, VFLOW_ERANGE,
+                               "speed volume has %zu voxels; the march "
+                               "handles at most %zu (crop or resample)",
+                               n, VFLOW_MARCH_MAX_VOXELS);
+    return 0;
+}
+
+/*
+ * The front goes on past the target until T > (1 + f) T(target), and at
+ * least two voxels' worth of travel at the target's speed, so that every
+ * corner of the cells around the target is frozen and the backtracking
+ * gradient there is defined.
+ */
+double vflow_march_stop_time(const vflow_volume *speed, const float *F,
+                             size_t target, double t_target, double beyond)
+{
+    double h = fmax(speed->spacing[0], fmax(speed->spacing[1],
+                                            speed->spacing[2]));
+    double f = F[target] > 0.0f ? (double)F[target] : 1.0;
+    return fmax((1.0 + beyond) * t_target, t_target + 2.0 * h / f);
+}

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Click validation and background snapping shared by fmm and dijkstra. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmm.h"
+#include "vflow/volume.h"
+
+/* Half-width of the box that defines "the speed around" a click, mm. */
+#define SEED_CONTEXT_MM 15.0
+/* Samples drawn from that box for its percentiles. */
+#define SEED_CONTEXT_SAMPLES 32768
+
+static int float_cmp(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static inline float speed_at(const float *F, size_t v)
+{
+    float f = F[v];
+    return isfinite(f) && f > 0.0f ? f : 0.0f;
+}
+
+/* Voxel box [lo, hi] of a world-mm half-width `mm` around voxel c. */
+static void seed_box(const vflow_volume *vol, const size_t c[3], double mm,
+                     size_t lo[3], size_t hi[3])
+{
+    for (int a = 0; a < 3; a++) {
+        size_t r = (size_t)ceil(mm / vol->spacing[a]);
+        lo[a] = c[a] > r ? c[a] - r : 0;
+        hi[a] = c[a] + r < vol->dims[a] ? c[a] + r : vol->dims[a] - 1;
+    }
+}
+
+/*
+ * Speed above which a voxel counts as "in a vessel" near voxel c: the
+ * geometric mean of the box's lower quartile (background) and its maximum
+ * (lumen). Scale-free, so it works for exp(aV) and eps+V^p speeds alike;
+ * in a uniform medium it equals the speed itself.
+ */
+static int seed_threshold(const vflow_volume *vol, const float *F,
+                          const size_t c[3], double *thr, double *fmax)
+{
+    size_t lo[3], hi[3];
+    seed_box(vol, c, SEED_CONTEXT_MM, lo, hi);
+    size_t n = (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1);
+    size_t stride = n / SEED_CONTEXT_SAMPLES + 1;
+    float *s = malloc((n / stride + 1) * sizeof *s);
+    if (s == NULL)
+        return VFLOW_ENOMEM;
+    size_t m = 0, q = 0;
+    float mx = 0.0f, minpos = INFINITY;
+    for (size_t k = lo[2]; k <= hi[2]; k++)
+        for (size_t j = lo[1]; j <= hi[1]; j++)
+            for (size_t i = lo[0]; i <= hi[0]; i++, q++) {
+                float f = speed_at(F, vflow_volume_index(vol, i, j, k));
+                if (f > mx)
+                    mx = f;
+                if (f > 0.0f && f < minpos)
+                    minpos = f;
+                if (q % stride == 0)
+                    s[m++] = f;
+            }
+    qsort(s, m, sizeof *s, float_cmp);
+    double p25 = s[m / 4];
+    free(s);
+    if (p25 <= 0.0)
+        p25 = isfinite(minpos) ? minpos : 0.0;
+    *fmax = mx;
+    *thr = sqrt(p25 * mx);
+    return 0;
+}
+
+static void nearest_voxel(const vflow_volume *vol, const double ijk[3],
+                          size_t c[3])
+{
+    for (int a = 0; a < 3; a++) {
+        double r = floor(ijk[a] + 0.5);
+        if (r < 0.0)
+            r = 0.0;
+        if (r > (double)(vol->dims[a] - 1))
+            r = (double)(vol->dims[a] - 1);
+        c[a] = (size_t)r;
+    }
+}
+
+static double voxel_dist_mm(const vflow_volume *vol, const double ijk[3],
+                            size_t i, size_t j, size_t k)
+{
+    double a[3] = {(double)i, (double)j, (double)k}, x[3], y[3];
+    vflow_volume_index_to_world(vol, a, x);
+    vflow_volume_index_to_world(vol, ijk, y);
+    return sqrt((x[0] - y[0]) * (x[0] - y[0]) + (x[1] - y[1]) * (x[1] - y[1]) +
+                (x[2] - y[2]) * (x[2] - y[2]));
+}
+
+/* Fastest voxel within `radius` mm of ijk (ties: nearest). */
+static double fastest_within(const vflow_volume *vol, const float *F,
+                             const double ijk[3], const size_t c[3],
+                             double radius, size_t best[3])
+{
+    size_t lo[3], hi[3];
+    seed_box(vol, c, radius, lo, hi);
+    double fbest = -1.0, dbest = INFINITY;
+    for (size_t k = lo[2]; k <= hi[2]; k++)
+        for (size_t j = lo[1]; j <= hi[1]; j++)
+            for (size_t i = lo[0]; i <= hi[0]; i++) {
+                double d = voxel_dist_mm(vol, ijk, i, j, k);
+                if (d > radius)
+                    continue;
+                double f = speed_at(F, vflow_volume_index(vol, i, j, k));
+                if (f > fbest || (f == fbest && d < dbest)) {
+                    fbest = f;
+                    dbest = d;
+                    best[0] = i, best[1] = j, best[2] = k;
+                }
+            }
+    return fbest;
+}
+
+/* Nearest voxel anywhere with speed >= thr; false if none. */
+static bool nearest_bright(const vflow_volume *vol, const float *F,
+                           const double ijk[3], double thr, size_t best[3])
+{
+    double dbest = INFINITY;
+    for (size_t k = 0; k < vol->dims[2]; k++)
+        for (size_t j = 0; j < vol->dims[1]; j++)
+            for (size_t i = 0; i < vol->dims[0]; i++) {
+                if (speed_at(F, vflow_volume_index(vol, i, j, k)) < thr ||
+                    thr <= 0.0)
+                    continue;
+                double d = voxel_dist_mm(vol, ijk, i, j, k);
+                if (d < dbest) {
+                    dbest = d;
+                    best[0] = i, best[1] = j, best[2] = k;
+                }
+            }
+    return isfinite(dbest);
+}
+
+static void world_bounds(const vflow_volume *vol, double lo[3], double hi[3])
+{
+    for (int a = 0; a < 3; a++)
+        lo[a] = INFINITY, hi[a] = -INFINITY;
+    for (int corner = 0; corner < 8; corner++) {
+        double ijk[3], x[3];
+        for (int a = 0; a < 3; a++)
+            ijk[a] = (corner >> a) & 1 ? (double)vol->dims[a] - 0.5 : -0.5;
+        vflow_volume_index_to_world(vol, ijk, x);
+        for (int a = 0; a < 3; a++) {
+            lo[a] = fmin(lo[a], x[a]);
+            hi[a] = fmax(hi[a], x[a]);
+        }
+    }
+}
+
+static void seed_set_voxel(const vflow_volume *vol, vflow_seed_point *out,
+                           const size_t c[3])
+{
+    out->ijk[0] = (double)c[0];
+    out->ijk[1] = (double)c[1];
+    out->ijk[2] = (double)c[2];
+    vflow_volume_index_to_world(vol, out->ijk, out->xyz);
+}
+
+static int seed_outside(const vflow_volume *vol, const vflow_point *p,
+                        vflow_error *err)
+{
+    double lo[3], hi[3];
+    world_bounds(vol, lo, hi);
+    return vflow_error_set(err, VFLOW_EINVAL,
+                           "%s point (%.2f, %.2f, %.2f) mm lies outside the "
+                           "image, which spans x %.2f..%.2f, y %.2f..%.2f, "
+                           "z %.2f..%.2f mm",
+                           p->name, p->xyz[0], p->xyz[1], p->xyz[2], lo[0],
+                           hi[0], lo[1], hi[1], lo[2], hi[2]);
+}
+
+/* The click is in the background: snap it, or explain where to click. */
+static int seed_snap(const vflow_volume *vol, const float *F,
+                     const vflow_point *p, double max_snap_mm, double thr,
+                     const size_t c[3], vflow_seed_point *out,
+                     vflow_error *err)
+{
+    size_t best[3] = {c[0], c[1], c[2]};
+    double fbest = fastest_within(vol, F, out->ijk, c, max_snap_mm, best);
+    if (fbest >= thr && fbest > 0.0) {
+        seed_set_voxel(vol, out, best);
+        out->snapped = true;
+        double d[3];
+        for (int a = 0; a < 3; a++)
+            d[a] = out->xyz[a] - out->click[a];
+        out->snap_mm = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+        return 0;
+    }
+    if (!nearest_bright(vol, F, out->ijk, thr, best))
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "%s point (%.2f, %.2f, %.2f) mm lies in "
+                               "background and the speed volume has no "
+                               "bright voxel at all", p->name, p->xyz[0],
+                               p->xyz[1], p->xyz[2]);
+    double b[3] = {(double)best[0], (double)best[1], (double)best[2]}, x[3];
+    vflow_volume_index_to_world(vol, b, x);
+    return vflow_error_set(err, VFLOW_EINVAL,
+                           "%s point (%.2f, %.2f, %.2f) mm lies in "
+                           "background; nearest bright voxel at (%.2f, %.2f, "
+                           "%.2f) mm (%.1f mm away, more than max_snap_mm = "
+                           "%.1f)", p->name, p->xyz[0], p->xyz[1], p->xyz[2],
+                           x[0], x[1], x[2],
+                           voxel_dist_mm(vol, out->ijk, best[0], best[1],
+                                         best[2]), max_snap_mm);
+}
+
+int vflow_seed_resolve(const vflow_volume *speed, const vflow_point *p,
+                       double max_snap_mm, vflow_seed_point *out,
+                       vflow_error *err)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", p->name);
+    memcpy(out->click, p->xyz, sizeof out->click);
+    memcpy(out->xyz, p->xyz, sizeof out->xyz);
+    if (!(isfinite(p->xyz[0]) && isfinite(p->xyz[1]) && isfinite(p->xyz[2])))
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "%s point has a non-finite coordinate", p->name);
+    vflow_volume_world_to_index(speed, p->xyz, out->ijk);
+    for (int a = 0; a < 3; a++)
+        if (out->ijk[a] < -0.5 || out->ijk[a] > (double)speed->dims[a] - 0.5)
+            return seed_outside(speed, p, err);
+    const float *F = speed->data;
+    size_t c[3];
+    nearest_voxel(speed, out->ijk, c);
+    double thr, fmax;
+    if (seed_threshold(speed, F, c, &thr, &fmax) != 0)
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory while "
+                               "checking the %s point", p->name);
+    double f = speed_at(F, vflow_volume_index(speed, c[0], c[1], c[2]));
+    int rc = 0;
+    if (!(f > 0.0 && f >= thr))
+        rc = seed_snap(speed, F, p, max_snap_mm, thr, c, out, err);
+    if (rc != 0)
+        return rc;
+    nearest_voxel(speed, out->ijk, c);
+    out->voxel = vflow_volume_index(speed, c[0], c[1], c[2]);
+    return 0;
+}
+
+int vflow_seeds_resolve(const vflow_volume *speed, const vflow_points *pts,
+                        double max_snap_mm, bool need_end,
+                        vflow_seed_point *start, vflow_seed_point *end,
+                        bool *has_end, vflow_error *err)
+{
+    long is = vflow_points_find(pts, "start");
+    long ie = vflow_points_find(pts, "end");
+    *has_end = false;
+    if (is < 0)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "no point named \"start\" among the %zu seed "
+                               "points", pts->count);
+    if (ie < 0 && need_end)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "no point named \"end\" among the seed points "
+                               "(needed as the target)");
+    for (size_t i = 0; i < pts->count; i++)
+        if (strcmp(pts->items[i].name, "start") != 0 &&
+            strcmp(pts->items[i].name, "end") != 0)
+            return vflow_error_set(err, VFLOW_EINVAL,
+                                   "seed point \"%s\": waypoints are not "
+                                   "supported yet; give only start and end",
+                                   pts->items[i].name);
+    int rc = vflow_seed_resolve(speed, &pts->items[is], max_snap_mm, start,
+                                err);
+    if (rc != 0 || ie < 0)
+        return rc;
+    rc = vflow_seed_resolve(speed, &pts->items[ie], max_snap_mm, end, err);
+    if (rc != 0)
+        return rc;
+    *has_end = true;
+    if (start->voxel == end->voxel)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "start (%.2f, %.2f, %.2f) mm and end (%.2f, "
+                               "%.2f, %.2f) mm fall on the same voxel: give "
+                               "two distinct points", start->click[0],
+                               start->click[1], start->click[2],
+                               end->click[0], end->click[1], end->click[2]);
+    return 0;
+}
