@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* metaimage_load: raw/zlib/.mhd round trips, LPS->RAS, errors, vs NIfTI. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "metaimage_read.h"
+#include "nifti_io.h"
+#include "vflow/volume.h"
+
+static char *tmpdir_new(void)
+{
+    char *t = malloc(256);
+    cr_assert_not_null(t);
+    snprintf(t, 256, "/tmp/vflow-mha-XXXXXX");
+    cr_assert_not_null(mkdtemp(t));
+    return t;
+}
+
+static void tmpdir_free(char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+    free(dir);
+}
+
+/* Oblique direction (columns = axis directions, LPS) and 24 i16 voxels. */
+static const double dir_lps[9] = {0.8, 0.6, 0, -0.6, 0.8, 0, 0, 0, 1};
+static const double spacing[3] = {0.5, 0.75, 2.0};
+static const double offset[3] = {-10.5, 20.25, 3.0};
+
+static void fill(int16_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = (int16_t)(i * 1031 - 12000);
+}
+
+/* Writes a 4x3x2 MET_SHORT image; `mode`: 0 raw .mha, 1 zlib .mha,
+ * 2 .mhd + .raw, 3 big-endian raw .mha. */
+static void write_mha(const char *path, int mode, size_t cut)
+{
+    int16_t d[24];
+    fill(d, 24);
+    unsigned char bytes[48];
+    for (int i = 0; i < 24; i++) {
+        uint16_t u = (uint16_t)d[i];
+        bytes[2 * i] = (unsigned char)(mode == 3 ? u >> 8 : u & 0xff);
+        bytes[2 * i + 1] = (unsigned char)(mode == 3 ? u & 0xff : u >> 8);
+    }
+    unsigned char z[256];
+    uLongf zlen = sizeof z;
+    cr_assert_eq(compress2(z, &zlen, bytes, sizeof bytes, 6), Z_OK);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fprintf(f, "ObjectType = Image\nNDims = 3\nBinaryData = True\n");
+    fprintf(f, "BinaryDataByteOrderMSB = %s\n", mode == 3 ? "True" : "False");
+    fprintf(f, "CompressedData = %s\n", mode == 1 ? "True" : "False");
+    if (mode == 1)
+        fprintf(f, "CompressedDataSize = %lu\n", (unsigned long)zlen);
+    fprintf(f, "TransformMatrix =");
+    for (int i = 0; i < 9; i++)
+        fprintf(f, " %g", dir_lps[i]);
+    fprintf(f, "\nOffset = %g %g %g\n", offset[0], offset[1], offset[2]);
+    fprintf(f, "ElementSpacing = %g %g %g\n", spacing[0], spacing[1],
+            spacing[2]);
+    fprintf(f, "DimSize = 4 3 2\nElementType = MET_SHORT\n");
+    if (mode == 2) {
+        fprintf(f, "ElementDataFile = data.raw\n");
+        fclose(f);
+        char raw[600];
+        snprintf(raw, sizeof raw, "%.*s/data.raw",
+                 (int)(strrchr(path, '/') - path), path);
+        f = fopen(raw, "wb");
+        cr_assert_not_null(f);
+        fwrite(bytes, 1, sizeof bytes - cut, f);
+    } else {
+        fprintf(f, "ElementDataFile = LOCAL\n");
+        if (mode == 1)
+            fwrite(z, 1, zlen - cut, f);
+        else
+            fwrite(bytes, 1, sizeof bytes - cut, f);
+    }
+    cr_assert_eq(fclose(f), 0);
+}
+
+Test(metaimage, reads_raw_zlib_mhd_and_big_endian_with_ras_affine)
+{
+    char *dir = tmpdir_new();
+    const char *names[] = {"raw.mha", "zlib.mha", "split.mhd", "msb.mha"};
+    for (int mode = 0; mode < 4; mode++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, names[mode]);
+        write_mha(path, mode, 0);
+        vflow_volume *v;
+        vflow_error err;
+        cr_assert_eq(vflow_metaimage_read(path, &v, &err), 0, "%s: %s",
+                     names[mode], err.message);
+        cr_assert_eq(v->dtype, VFLOW_DTYPE_I16);
+        cr_assert_eq(v->dims[0], 4);
+        cr_assert_eq(v->dims[1], 3);
+        cr_assert_eq(v->dims[2], 2);
+        int16_t want[24];
+        fill(want, 24);
+        cr_assert_eq(memcmp(v->data, want, sizeof want), 0, "%s data",
+                     names[mode]);
+        /* RAS = diag(-1,-1,1) * LPS. */
+        for (int r = 0; r < 3; r++) {
+            double flip = r < 2 ? -1 : 1;
+            for (int c = 0; c < 3; c++)
+                cr_assert_float_eq(v->affine[r][c],
+                                   flip * dir_lps[3 * c + r] * spacing[c],
+                                   1e-12, "%s [%d][%d]", names[mode], r, c);
+            cr_assert_float_eq(v->affine[r][3], flip * offset[r], 1e-12);
+        }
+        cr_assert_str_eq(v->source, path);
+        vflow_object_release(&v->base);
+    }
+    tmpdir_free(dir);
+}
+
+Test(metaimage, truncated_missing_and_unsupported_are_errors)
+{
+    char *dir = tmpdir_new();
+    char path[600];
+    vflow_volume *v;
+    vflow_error err;
+    for (int mode = 0; mode < 3; mode++) {
+        snprintf(path, sizeof path, "%s/cut%d.mha", dir, mode);
+        write_mha(path, mode, 5);
+        cr_assert_eq(vflow_metaimage_read(path, &v, &err), VFLOW_EFORMAT,
+                     "mode %d: %s", mode, err.message);
+        cr_assert_null(v);
+        cr_assert(strstr(err.message, "truncated") != NULL, "%s",
+                  err.message);
+    }
+    snprintf(path, sizeof path, "%s/nodata.mhd", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "NDims = 3\nDimSize = 2 2 2\nElementType = MET_UCHAR\n"
+               "ElementDataFile = missing.raw\n");
+    fclose(f);
+    cr_assert_eq(vflow_metaimage_read(path, &v, &err), VFLOW_ENOENT);
+    cr_assert(strstr(err.message, "missing.raw") != NULL, "%s", err.message);
+    snprintf(path, sizeof path, "%s/rgb.mha", dir);
+    f = fopen(path, "w");
+    fprintf(f, "NDims = 3\nDimSize = 2 2 2\nElementType = MET_LONG_LONG\n"
+               "ElementDataFile = LOCAL\n");
+    fclose(f);
+    cr_assert_eq(vflow_metaimage_read(path, &v, &err), VFLOW_EFORMAT);
+    cr_assert(strstr(err.message, "MET_LONG_LONG") != NULL, "%s",
+              err.message);
+    snprintf(path, sizeof path, "%s/garbage.mha", dir);
+    f = fopen(path, "w");
+    fprintf(f, "\x01\x02garbage without structure\n");
+    fclose(f);
+    cr_assert_eq(vflow_metaimage_read(path, &v, &err), VFLOW_EFORMAT);
+    cr_assert(strstr(err.message, path) != NULL, "%s", err.message);
+    cr_assert_eq(vflow_metaimage_read("/nonexistent/a.mha", &v, &err),
+                 VFLOW_ENOENT);
+    tmpdir_free(dir);
+}
+
+Test(metaimage, vmtk_mra_matches_its_nifti_conversion)
+{
+    const char *shared = getenv("VFLOW_SHARED_DIR");
+    char mha[1024], nii[1024];
+    snprintf(mha, sizeof mha, "%s/data/real/vmtk_abdominal_aorta_mra.mha",
+             shared ? shared : "");
+    snprintf(nii, sizeof nii, "%s/data/real/vmtk_abdominal_aorta_mra.nii.gz",
+             shared ? shared : "");
+    if (shared == NULL || access(mha, R_OK) != 0 || access(nii, R_OK) != 0)
+        cr_skip_test("VMTK data not present");
+    vflow_volume *a, *b;
+    vflow_error err;
+    cr_assert_eq(vflow_metaimage_read(mha, &a, &err), 0, "%s", err.message);
+    cr_assert_eq(vflow_nifti_read(nii, &b, &err), 0, "%s", err.message);
+    cr_assert_eq(a->dtype, VFLOW_DTYPE_F32);
+    cr_assert_eq(b->dtype, VFLOW_DTYPE_F32);
+    for (int d = 0; d < 3; d++)
+        cr_assert_eq(a->dims[d], b->dims[d]);
+    cr_assert_eq(a->dims[0], 157);
+    cr_assert_eq(a->dims[1], 393);
+    cr_assert_eq(a->dims[2], 34);
+    /* NIfTI-1 sform is float32: compare to float precision. */
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 4; c++)
+            cr_assert_float_eq(a->affine[r][c], b->affine[r][c],
+                               1e-5 * fmax(1.0, fabs(b->affine[r][c])),
+                               "[%d][%d] %g vs %g", r, c, a->affine[r][c],
+                               b->affine[r][c]);
+    cr_assert_float_eq(a->affine[0][3], 156.445, 1e-9);
+    cr_assert_eq(memcmp(a->data, b->data,
+                        vflow_volume_voxel_count(a) * sizeof(float)), 0,
+                 "voxels differ");
+    vflow_object_release(&a->base);
+    vflow_object_release(&b->base);
+}
