@@ -24,6 +24,7 @@ struct vflow_runtime {
     size_t n_entries;
     void **dl_handles;           /* dlopen handles, closed at free */
     size_t n_handles;
+    struct vflow_cache *cache;   /* stage-output cache, NULL: off (cache.c) */
 };
 
 /* The context handed to a stage's init/run. */
@@ -88,6 +89,24 @@ void vflow_stage_set_wanted(vflow_stage *st, size_t index, bool wanted);
 void vflow_stage_clear_outputs(vflow_stage *st);
 /* Sets the instance name used in logs. */
 void vflow_stage_set_name(vflow_stage *st, const char *name);
+
+/* ---- cache.c ---- */
+typedef struct vflow_cache vflow_cache;
+/* 128-bit cache key / object identity (two FNV-1a streams). */
+typedef struct vflow_cache_key {
+    uint64_t h[2];
+} vflow_cache_key;
+vflow_cache *vflow_cache_new(size_t max_bytes, vflow_error *err);
+void vflow_cache_free(vflow_cache *c);
+/*
+ * Before a run: -1 when the stage is not cacheable (cache off, stage not
+ * deterministic, a writer, a reader whose file cannot be stat'ed); 1 on a
+ * hit (the cached outputs are now on the stage's ports); 0 on a miss, with
+ * *key filled for vflow_cache_store after a successful run.
+ */
+int vflow_cache_lookup(vflow_stage *st, vflow_cache_key *key);
+/* After a successful run that missed: stores the stage's outputs. */
+void vflow_cache_store(vflow_stage *st, const vflow_cache_key *key);
 
 /* ---- runtime.c ---- */
 /* Emits a log line through the runtime's sink (thread-safe). */

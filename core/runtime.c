@@ -54,6 +54,7 @@ void vflow_runtime_free(vflow_runtime *rt)
     if (rt == NULL)
         return;
     vflow_pool_free(rt->pool);
+    vflow_cache_free(rt->cache); /* before dlclose: objects use type tables */
     for (size_t i = 0; i < rt->n_entries; i++)
         free(rt->entries[i].origin);
     free(rt->entries);

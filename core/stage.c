@@ -156,6 +156,14 @@ int vflow_stage_run(vflow_stage *st, vflow_error *err)
                                    "input '%s' (%s) is not connected",
                                    st->desc->name, st->desc->inputs[i].name,
                                    vflow_type_name(st->desc->inputs[i].type));
+    /* Deterministic stages: reuse a cached result when the runtime has a
+     * cache (cache.c); on a miss the key is kept to store the outputs. */
+    vflow_cache_key key;
+    int cached = vflow_cache_lookup(st, &key);
+    if (cached == 1) {
+        vflow_error_clear(err);
+        return 0;
+    }
     if (!st->initialized) {
         if (st->desc->init != NULL &&
             (rc = st->desc->init(st->priv, &st->ctx, err)) != 0)
@@ -176,6 +184,8 @@ int vflow_stage_run(vflow_stage *st, vflow_error *err)
         vflow_stage_clear_outputs(st);
         return rc;
     }
+    if (cached == 0)
+        vflow_cache_store(st, &key);
     return 0;
 }
 

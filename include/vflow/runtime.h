@@ -46,6 +46,41 @@ unsigned vflow_runtime_threads(const vflow_runtime *rt);
 /* Requests cancellation of whatever runs on this runtime (thread-safe). */
 void vflow_runtime_cancel(vflow_runtime *rt);
 
+/* ---------------------------------------------------- stage-output cache */
+
+/*
+ * Enables the runtime's stage-output cache with a budget of `max_bytes`
+ * payload bytes (calling it again changes the budget). Once enabled, every
+ * run of a stage flagged VFLOW_STAGE_DETERMINISTIC (and not a writer) --
+ * through vflow_stage_run, hence in pipelines too -- first looks up its key:
+ * stage name + version + parameter values + the identity of each input
+ * (content hash, memoised per object; readers add device, inode, size and
+ * mtime of their "path" file). On a hit the cached outputs are retained
+ * onto the stage's ports and the stage does not run; on a miss it runs and
+ * its outputs are stored. Least recently used entries are evicted first.
+ * Thread-safe. Returns 0, or VFLOW_ENOMEM.
+ */
+int vflow_runtime_enable_cache(vflow_runtime *rt, size_t max_bytes,
+                               vflow_error *err);
+
+/* Counters of a runtime's cache (all zero, enabled = false, when off). */
+typedef struct vflow_cache_stats {
+    bool enabled;
+    uint64_t hits;       /* stage runs answered from the cache */
+    uint64_t misses;     /* cacheable stage runs that had to run */
+    uint64_t stores;     /* entries added */
+    uint64_t evictions;  /* entries dropped for space (or replaced) */
+    uint64_t too_large;  /* results larger than the whole budget */
+    size_t entries;      /* entries held now */
+    size_t bytes;        /* payload bytes held now */
+    size_t max_bytes;    /* budget */
+} vflow_cache_stats;
+
+/* Copies the counters into *out (thread-safe). Returns 0. */
+int vflow_runtime_cache_stats(const vflow_runtime *rt, vflow_cache_stats *out);
+/* Drops every cached entry (thread-safe; the cache stays enabled). */
+void vflow_runtime_cache_clear(vflow_runtime *rt);
+
 /* ------------------------------------------------------------ registry */
 
 /*
