@@ -38,6 +38,7 @@ vflow_volume *vflow_labelmap_build(const vflow_contours *c,
     if ((wall = vflow_loft_mesh(c, VFLOW_LOFT_OUTER, kept, n_kept, err)) == NULL ||
         (lumen = vflow_loft_mesh(c, VFLOW_LOFT_LUMEN, kept, n_kept, err)) == NULL)
         goto fail;
+    vflow_loft_extend_ends(lumen, c, kept, n_kept, 1e-4);
     if ((labels = vflow_volume_create_like(grid, VFLOW_DTYPE_U8, err)) == NULL)
         goto fail;
     labels->modality = VFLOW_MODALITY_UNKNOWN;

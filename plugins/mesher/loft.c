@@ -198,6 +198,23 @@ vflow_mesh *vflow_loft_mesh(const vflow_contours *c, vflow_loft_surface which,
     return m;
 }
 
+void vflow_loft_extend_ends(vflow_mesh *m, const vflow_contours *c,
+                            const size_t *kept, size_t n_kept, double d)
+{
+    size_t na = c->n_angles;
+    const double *t0 = c->frames[kept[0]].tangent;
+    const double *t1 = c->frames[kept[n_kept - 1]].tangent;
+    for (size_t a = 0; a <= na; a++) {
+        /* a == na: the cap centre. */
+        float *v0 = m->vertices[a < na ? a : n_kept * na];
+        float *v1 = m->vertices[a < na ? (n_kept - 1) * na + a : n_kept * na + 1];
+        for (int k = 0; k < 3; k++) {
+            v0[k] -= (float)(d * t0[k]);
+            v1[k] += (float)(d * t1[k]);
+        }
+    }
+}
+
 double vflow_mesh_signed_volume(const vflow_mesh *m)
 {
     /* Sum of signed tetrahedra (origin, a, b, c); vertices are taken

@@ -48,6 +48,15 @@ vflow_mesh *vflow_loft_mesh(const vflow_contours *c, vflow_loft_surface which,
                             const size_t *kept, size_t n_kept,
                             vflow_error *err);
 
+/*
+ * Moves the end rings and cap centres of a mesh made by vflow_loft_mesh
+ * (same c, kept, n_kept) outwards along the end tangents by `d` mm. The
+ * rasterisers lengthen the lumen by a hair so that a voxel centre lying
+ * exactly on the shared cap plane of lumen and wall is lumen, not wall.
+ */
+void vflow_loft_extend_ends(vflow_mesh *m, const vflow_contours *c,
+                            const size_t *kept, size_t n_kept, double d);
+
 /* Signed enclosed volume (mm^3) by the divergence theorem; positive for a
  * closed surface with outward normals. */
 double vflow_mesh_signed_volume(const vflow_mesh *m);
