@@ -69,22 +69,26 @@ void vflow_ring_calipers(const float *r, size_t n, double *min_d,
         double th = 2.0 * M_PI * (double)a / (double)n;
         p[a] = (pt2){r[a] * cos(th), r[a] * sin(th)};
     }
-    double dmax = 0.0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            dmax = fmax(dmax, hypot(p[i].x - p[j].x, p[i].y - p[j].y));
+    /* Rotating calipers over the counter-clockwise hull (Shamos 1978;
+     * Toussaint 1983): for each edge the farthest vertex advances
+     * monotonically; every antipodal pair is visited, so the largest
+     * distance among them is the diameter and the smallest edge-to-
+     * farthest-vertex distance the minimum width. */
     size_t nh = convex_hull(p, n, h);
-    double wmin = INFINITY;
-    for (size_t e = 0; e < nh; e++) {
+    double dmax2 = 0.0, wmin = INFINITY;
+    for (size_t e = 0, j = 1 % (nh ? nh : 1); e < nh && nh >= 2; e++) {
         pt2 a = h[e], b = h[(e + 1) % nh];
         double len = hypot(b.x - a.x, b.y - a.y);
-        if (len <= 0.0)
-            continue;
-        double w = 0.0;
-        for (size_t v = 0; v < nh; v++)
-            w = fmax(w, fabs(cross2(a, b, h[v])) / len);
-        wmin = fmin(wmin, w);
+        while (fabs(cross2(a, b, h[(j + 1) % nh])) > fabs(cross2(a, b, h[j])))
+            j = (j + 1) % nh;
+        double da = (h[j].x - a.x) * (h[j].x - a.x) + (h[j].y - a.y) * (h[j].y - a.y);
+        double db = (h[j].x - b.x) * (h[j].x - b.x) + (h[j].y - b.y) * (h[j].y - b.y);
+        double ab = len * len;
+        dmax2 = fmax(dmax2, fmax(ab, fmax(da, db)));
+        if (len > 0.0)
+            wmin = fmin(wmin, fabs(cross2(a, b, h[j])) / len);
     }
+    double dmax = sqrt(dmax2);
     *max_d = dmax;
     *min_d = isfinite(wmin) ? wmin : 0.0;
     free(p);

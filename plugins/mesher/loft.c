@@ -45,7 +45,8 @@ static void ring_offset(const vflow_frame *f, size_t a, size_t n, double r,
  * plane of station `p` along its tangent: the extreme values.
  */
 static void ring_plane_extent(const vflow_contours *c, size_t s, size_t p,
-                              double *dmin, double *dmax)
+                              const double (*cs)[2], double *dmin,
+                              double *dmax)
 {
     const vflow_frame *fs = &c->frames[s], *fp = &c->frames[p];
     double rel[3] = {fs->center[0] - fp->center[0],
@@ -54,29 +55,30 @@ static void ring_plane_extent(const vflow_contours *c, size_t s, size_t p,
     double base = dot3(rel, fp->tangent);
     /* Projections of the in-plane axes of s on the tangent of p. */
     double pn = dot3(fs->normal, fp->tangent), pb = dot3(fs->binormal, fp->tangent);
-    *dmin = INFINITY;
-    *dmax = -INFINITY;
+    double lo = INFINITY, hi = -INFINITY;
     for (size_t a = 0; a < c->n_angles; a++) {
-        double r = fmax(ring_radius(c, VFLOW_LOFT_LUMEN, s, a),
-                        ring_radius(c, VFLOW_LOFT_OUTER, s, a));
-        double th = 2.0 * M_PI * (double)a / (double)c->n_angles;
-        double d = base + r * (cos(th) * pn + sin(th) * pb);
-        *dmin = fmin(*dmin, d);
-        *dmax = fmax(*dmax, d);
+        double rl = ring_radius(c, VFLOW_LOFT_LUMEN, s, a);
+        double ro = ring_radius(c, VFLOW_LOFT_OUTER, s, a);
+        double d = base + (rl > ro ? rl : ro) * (cs[a][0] * pn + cs[a][1] * pb);
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
     }
+    *dmin = lo;
+    *dmax = hi;
 }
 
 /* True when ring j lies in front of plane k and ring k behind plane j, so
  * the strip between them stays in the wedge between the two planes. */
-static bool rings_separated(const vflow_contours *c, size_t k, size_t j)
+static bool rings_separated(const vflow_contours *c, const double (*cs)[2],
+                            size_t k, size_t j)
 {
     /* 1 micrometre: rings closer than that to a plane count as crossing. */
     const double margin = 1e-3;
     double lo, hi;
-    ring_plane_extent(c, j, k, &lo, &hi);
+    ring_plane_extent(c, j, k, cs, &lo, &hi);
     if (!(lo > margin))
         return false;
-    ring_plane_extent(c, k, j, &lo, &hi);
+    ring_plane_extent(c, k, j, cs, &lo, &hi);
     return hi < -margin;
 }
 
@@ -90,6 +92,13 @@ int vflow_loft_select_stations(const vflow_contours *c, bool fix_bends,
                                "contours have %zu stations x %zu angles; "
                                "a surface needs >= 2 stations and >= 3 angles",
                                c->count, c->n_angles);
+    double (*cs)[2] = malloc(c->n_angles * sizeof *cs);
+    if (cs == NULL)
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
+    for (size_t a = 0; a < c->n_angles; a++) {
+        double th = 2.0 * M_PI * (double)a / (double)c->n_angles;
+        cs[a][0] = cos(th), cs[a][1] = sin(th);
+    }
     kept[n++] = 0;
     for (size_t j = 1; j < c->count; j++) {
         if (!fix_bends) {
@@ -97,16 +106,17 @@ int vflow_loft_select_stations(const vflow_contours *c, bool fix_bends,
             continue;
         }
         if (j + 1 < c->count) {
-            if (rings_separated(c, kept[n - 1], j))
+            if (rings_separated(c, cs, kept[n - 1], j))
                 kept[n++] = j;
             continue;
         }
         /* The last station closes the vessel: drop kept ones until it fits. */
-        while (n > 1 && !rings_separated(c, kept[n - 1], j))
+        while (n > 1 && !rings_separated(c, cs, kept[n - 1], j))
             n--;
-        if (rings_separated(c, kept[n - 1], j))
+        if (rings_separated(c, cs, kept[n - 1], j))
             kept[n++] = j;
     }
+    free(cs);
     *n_kept = n;
     if (n < 2)
         return vflow_error_set(err, VFLOW_EINVAL,

@@ -243,8 +243,9 @@ static void voxelize_planes(void *user, size_t begin, size_t end,
 static bool triangle_planes(const vflow_voxel_box *box, const double (*ijk)[3],
                             const uint32_t tri[3], size_t *k0, size_t *k1)
 {
-    double zmin = fmin(ijk[tri[0]][2], fmin(ijk[tri[1]][2], ijk[tri[2]][2]));
-    double zmax = fmax(ijk[tri[0]][2], fmax(ijk[tri[1]][2], ijk[tri[2]][2]));
+    double z0 = ijk[tri[0]][2], z1 = ijk[tri[1]][2], z2 = ijk[tri[2]][2];
+    double zmin = z0 < z1 ? (z0 < z2 ? z0 : z2) : (z1 < z2 ? z1 : z2);
+    double zmax = z0 > z1 ? (z0 > z2 ? z0 : z2) : (z1 > z2 ? z1 : z2);
     double a = fmax(ceil(zmin - 0.5), (double)box->lo[2]);
     double b = fmin(floor(zmax + 0.5), (double)box->hi[2] - 1.0);
     if (b < a)
