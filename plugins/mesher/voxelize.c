@@ -209,7 +209,8 @@ static bool voxelize_plane(voxelize_job *job, worker_scratch *w, size_t kl)
         for (size_t b = job->bucket_start[kl]; b < job->bucket_start[kl + 1]; b++)
             if (!triangle_crossings(job, w, job->bucket_items[b], kk))
                 return false;
-        qsort(w->items, w->n, sizeof *w->items, crossing_cmp);
+        if (w->n > 1)
+            qsort(w->items, w->n, sizeof *w->items, crossing_cmp);
         for (size_t s = 0; s < w->n;) {
             size_t e = s;
             while (e < w->n && w->items[e].row == w->items[s].row)
