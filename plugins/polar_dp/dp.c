@@ -1,0 +1,1254 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Polar dynamic programming: closed minimum-cost lumen / outer contours. */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "polar_dp.h"
+#include "xsection.h"
+#include "vflow/volume.h"
+
+void vflow_pdp_params_default(vflow_pdp_params *p)
+{
+    p->max_step_mm = 0.25;
+    p->min_wall_mm = 0.3;
+    p->min_radius_mm = 0.2;
+    p->smooth_mm = 0.5;
+    p->step_penalty = 0.5;
+    p->calcium = VFLOW_PDP_CALCIUM_AUTO;
+    p->calcium_hu = 500.0;
+    p->calcium_margin_mm = 0.15;
+    p->blur_correction = true;
+    p->psf_sigma_mm = 0.0;
+}
+
+/* --------------------------------------------------- blurred disk model */
+
+/* exp(-z) I0(z), z >= 0: Abramowitz & Stegun 9.8.1 / 9.8.2 (|err| < 2e-7). */
+static double bessel_i0e(double z)
+{
+    if (z <= 3.75) {
+        double t = z / 3.75;
+        t *= t;
+        double i0 = 1.0 + t * (3.5156229 + t * (3.0899424 + t * (1.2067492 +
+                    t * (0.2659732 + t * (0.0360768 + t * 0.0045813)))));
+        return i0 * exp(-z);
+    }
+    double t = 3.75 / z;
+    return (0.39894228 + t * (0.01328592 + t * (0.00225319 +
+            t * (-0.00157565 + t * (0.00916281 + t * (-0.02057706 +
+            t * (0.02635537 + t * (-0.01647633 + t * 0.00392377)))))))) /
+           sqrt(z);
+}
+
+/* The blurred unit disk (sigma units): D(x; X) = int_0^X rho exp(-(x^2 +
+ * rho^2)/2) I0(x rho) d rho, the 2-D Gaussian blur of the indicator of a
+ * disk of radius X at distance x from its centre (Rician / Marcum-Q form),
+ * integrated by Simpson's rule over rho in [x - 8, x + 8] cut to [0, X]. */
+double vflow_pdp_disk_profile(double x, double X)
+{
+    if (X <= 0.0)
+        return 0.0;
+    double a = fmax(0.0, x - 8.0), b = fmin(X, x + 8.0);
+    if (b <= a)
+        return x > X ? 0.0 : 1.0;
+    int n = 64;
+    double h = (b - a) / n, sum = 0.0;
+    for (int i = 0; i <= n; i++) {
+        double rho = a + h * i, d = x - rho;
+        double f = rho * exp(-0.5 * d * d) * bessel_i0e(x * rho);
+        sum += f * (i == 0 || i == n ? 1.0 : (i % 2 ? 4.0 : 2.0));
+    }
+    return sum * h / 3.0;
+}
+
+/* Tabulated D on x in [0, 24], X in [0, 12] at 0.1 sigma (bilinear); for
+ * X > 12 the straight-edge limit Phi(X - x - 1/(2X)) is used, whose
+ * curvature term puts the half level at R - sigma^2/(2R). */
+#define TAB_H 0.1
+#define TAB_NX 241
+#define TAB_NR 121
+typedef struct disk_table {
+    float *v; /* TAB_NR rows (X) of TAB_NX (x) */
+} disk_table;
+
+static int disk_table_init(disk_table *t)
+{
+    t->v = malloc((size_t)TAB_NX * TAB_NR * sizeof *t->v);
+    if (t->v == NULL)
+        return VFLOW_ENOMEM;
+    for (int r = 0; r < TAB_NR; r++)
+        for (int i = 0; i < TAB_NX; i++)
+            t->v[r * TAB_NX + i] =
+                (float)vflow_pdp_disk_profile(i * TAB_H, r * TAB_H);
+    return 0;
+}
+
+static double disk_lookup(const disk_table *t, double x, double X)
+{
+    if (X >= (TAB_NR - 1) * TAB_H)
+        return 0.5 * erfc(-(X - x - 0.5 / X) / M_SQRT2);
+    if (x >= (TAB_NX - 1) * TAB_H)
+        return 0.0;
+    double fx = x / TAB_H, fr = X / TAB_H;
+    int i = (int)fx, r = (int)fr;
+    if (i > TAB_NX - 2)
+        i = TAB_NX - 2;
+    double tx = fx - i, tr = fr - r;
+    const float *p = t->v + r * TAB_NX + i;
+    double lo = p[0] + tx * (p[1] - p[0]);
+    double hi = p[TAB_NX] + tx * (p[TAB_NX + 1] - p[TAB_NX]);
+    return lo + tr * (hi - lo);
+}
+
+/* ---------------------------------------------------- closed-path DP */
+
+/* DP from a fixed start row j0 at a = 0 back to j0 at a = n_a. */
+static double dp_from(const float *cost, size_t n_a, size_t n_r,
+                      const int *lo, const int *hi, int k, double pen,
+                      int j0, double *acc, double *nxt, int *back, int *path)
+{
+    for (size_t j = 0; j < n_r; j++)
+        acc[j] = INFINITY;
+    acc[j0] = cost[j0];
+    for (size_t a = 1; a < n_a; a++) {
+        const float *c = cost + a * n_r;
+        int *bk = back + a * n_r;
+        for (size_t j = 0; j < n_r; j++)
+            nxt[j] = INFINITY;
+        for (int j = lo[a]; j <= hi[a]; j++) {
+            double best = INFINITY;
+            int arg = -1;
+            for (int d = -k; d <= k; d++) {
+                int jp = j + d;
+                if (jp < 0 || jp >= (int)n_r)
+                    continue;
+                double v = acc[jp] + pen * abs(d);
+                if (v < best) {
+                    best = v;
+                    arg = jp;
+                }
+            }
+            if (arg >= 0) {
+                nxt[j] = best + c[j];
+                bk[j] = arg;
+            }
+        }
+        memcpy(acc, nxt, n_r * sizeof *acc);
+    }
+    /* Close: the step from a = n_a - 1 to a = n_a (== a = 0, row j0). */
+    double best = INFINITY;
+    int arg = -1;
+    for (int d = -k; d <= k; d++) {
+        int j = j0 + d;
+        if (j < 0 || j >= (int)n_r)
+            continue;
+        double v = acc[j] + pen * abs(d);
+        if (v < best) {
+            best = v;
+            arg = j;
+        }
+    }
+    if (arg < 0 || !isfinite(best))
+        return INFINITY;
+    if (path != NULL) {
+        path[n_a - 1] = arg;
+        for (size_t a = n_a - 1; a > 0; a--)
+            path[a - 1] = back[a * n_r + path[a]];
+    }
+    return best;
+}
+
+/* Unconstrained (open) DP: best path with free start and end. */
+static void dp_open(const float *cost, size_t n_a, size_t n_r, const int *lo,
+                    const int *hi, int k, double pen, double *acc, double *nxt,
+                    int *back, int *path)
+{
+    for (size_t j = 0; j < n_r; j++)
+        acc[j] = (int)j >= lo[0] && (int)j <= hi[0] ? cost[j] : INFINITY;
+    for (size_t a = 1; a < n_a; a++) {
+        const float *c = cost + a * n_r;
+        for (size_t j = 0; j < n_r; j++) {
+            nxt[j] = INFINITY;
+            back[a * n_r + j] = (int)j;
+        }
+        for (int j = lo[a]; j <= hi[a]; j++) {
+            double best = INFINITY;
+            int arg = -1;
+            for (int d = -k; d <= k; d++) {
+                int jp = j + d;
+                if (jp >= 0 && jp < (int)n_r && acc[jp] + pen * abs(d) < best) {
+                    best = acc[jp] + pen * abs(d);
+                    arg = jp;
+                }
+            }
+            if (arg >= 0) {
+                nxt[j] = best + c[j];
+                back[a * n_r + j] = arg;
+            }
+        }
+        memcpy(acc, nxt, n_r * sizeof *acc);
+    }
+    int arg = lo[n_a - 1];
+    for (size_t j = 0; j < n_r; j++)
+        if (acc[j] < acc[arg])
+            arg = (int)j;
+    path[n_a - 1] = arg;
+    for (size_t a = n_a - 1; a > 0; a--)
+        path[a - 1] = back[a * n_r + path[a]];
+}
+
+double vflow_pdp_closed_path(const float *cost, size_t n_a, size_t n_r,
+                             const int *lo, const int *hi, int k_max,
+                             double penalty, long window, int *path)
+{
+    if (n_a == 0 || n_r == 0 || k_max < 0)
+        return INFINITY;
+    double *acc = malloc(2 * n_r * sizeof *acc);
+    int *back = malloc(n_a * n_r * sizeof *back);
+    int *tmp = malloc(n_a * sizeof *tmp);
+    if (acc == NULL || back == NULL || tmp == NULL) {
+        free(acc);
+        free(back);
+        free(tmp);
+        return INFINITY;
+    }
+    double *nxt = acc + n_r;
+    int first = lo[0], last = hi[0];
+    if (window >= 0) {
+        /* The open optimum's row at a = 0 centres the start window: a
+         * closed optimum differs from it only near the seam. */
+        dp_open(cost, n_a, n_r, lo, hi, k_max, penalty, acc, nxt, back, tmp);
+        first = tmp[0] - (int)window > first ? tmp[0] - (int)window : first;
+        last = tmp[0] + (int)window < last ? tmp[0] + (int)window : last;
+    }
+    double best = INFINITY;
+    for (int j0 = first; j0 <= last; j0++) {
+        double c = dp_from(cost, n_a, n_r, lo, hi, k_max, penalty, j0, acc,
+                           nxt, back, tmp);
+        if (c < best) {
+            best = c;
+            memcpy(path, tmp, n_a * sizeof *path);
+        }
+    }
+    free(acc);
+    free(back);
+    free(tmp);
+    return best;
+}
+
+/* ------------------------------------------------------ segmentation */
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of n floats (reorders `v`). */
+static double median_f(float *v, size_t n)
+{
+    if (n == 0)
+        return 0.0;
+    qsort(v, n, sizeof *v, cmp_float);
+    return n % 2 ? v[n / 2] : 0.5 * ((double)v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Shared, read-only during the parallel passes (except per-station rows). */
+typedef struct seg_state {
+    const vflow_pdp_params *p;
+    const vflow_sections *polar;
+    const vflow_sections *deriv; /* optional dI/dr input */
+    size_t n_s, n_a, n_r;
+    double dr;
+    float *edge;        /* n_s * n_a * n_r: -dI/dr, smoothed in angle */
+    float *edge_s;      /* same, smoothed along the vessel */
+    float *lum_level;   /* per station: intensity near the centre */
+    float *bg_level;    /* per station: intensity far out */
+    int *ub;            /* n_s * n_a: last admissible lumen row */
+    bool calcium;
+    double ca_thr_abs;  /* absolute floor (HU) */
+    double contrast;    /* vessel median lumen - background */
+    double sigma;       /* PSF sigma (mm) for the correction, 0: off */
+    disk_table tab;
+    float *rl_raw;      /* n_s * n_a lumen radii before correction */
+    double *prof;       /* n_s * n_r angular mean profiles (no calcium) */
+    double *prof_s;     /* same, smoothed along the vessel */
+    double *lev;        /* n_s * 3 fitted levels, then their running median */
+    vflow_contours *out;
+} seg_state;
+
+/* Pass 1 (per station): levels, edge image, lumen bounds. */
+static void pass_levels(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    size_t n_a = st->n_a, n_r = st->n_r;
+    size_t jc = (size_t)fmax(1.0, round(0.3 / st->dr));
+    jc = jc >= n_r ? n_r - 1 : jc;
+    size_t jb = (size_t)(0.75 * (double)n_r);
+    float *buf = malloc(n_a * n_r * sizeof *buf);
+    if (buf == NULL)
+        return; /* levels stay NaN: caught by the caller */
+    for (size_t s = begin; s < end; s++) {
+        const float *img = st->polar->pixels + s * n_a * n_r;
+        size_t m = 0;
+        for (size_t a = 0; a < n_a; a++)
+            for (size_t j = 0; j <= jc; j++)
+                buf[m++] = img[a * n_r + j];
+        st->lum_level[s] = (float)median_f(buf, m);
+        m = 0;
+        for (size_t a = 0; a < n_a; a++)
+            for (size_t j = jb; j < n_r; j++)
+                buf[m++] = img[a * n_r + j];
+        st->bg_level[s] = (float)median_f(buf, m);
+    }
+    free(buf);
+}
+
+/* Edge response -dI/dr, smoothed over angles with [1 2 1]/4 (circular). */
+static void pass_edges(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    size_t n_a = st->n_a, n_r = st->n_r;
+    for (size_t s = begin; s < end; s++) {
+        const float *img = st->polar->pixels + s * n_a * n_r;
+        float *e = st->edge + s * n_a * n_r;
+        if (st->deriv != NULL) {
+            const float *d = st->deriv->pixels + s * n_a * n_r;
+            for (size_t i = 0; i < n_a * n_r; i++)
+                e[i] = -d[i];
+        }
+        for (size_t a = 0; st->deriv == NULL && a < n_a; a++)
+            for (size_t j = 0; j < n_r; j++) {
+                double lo = img[a * n_r + (j > 0 ? j - 1 : 0)];
+                double hi = img[a * n_r + (j + 1 < n_r ? j + 1 : n_r - 1)];
+                double span = (j > 0 && j + 1 < n_r) ? 2.0 : 1.0;
+                e[a * n_r + j] = (float)(-(hi - lo) / (span * st->dr));
+            }
+        /* Angular smoothing through a small ring buffer of rows. */
+        float *tmp = malloc(n_a * n_r * sizeof *tmp);
+        if (tmp == NULL)
+            continue;
+        memcpy(tmp, e, n_a * n_r * sizeof *tmp);
+        for (size_t a = 0; a < n_a; a++) {
+            const float *pm = tmp + ((a + n_a - 1) % n_a) * n_r;
+            const float *p0 = tmp + a * n_r;
+            const float *pp = tmp + ((a + 1) % n_a) * n_r;
+            for (size_t j = 0; j < n_r; j++)
+                e[a * n_r + j] = 0.25f * (pm[j] + 2.0f * p0[j] + pp[j]);
+        }
+        free(tmp);
+    }
+}
+
+/* Gaussian smoothing of the edge images along the vessel (coherence of
+ * adjacent stations). Stations are equally spaced by the polar frames. */
+static void pass_vessel_smooth(void *user, size_t begin, size_t end,
+                               unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    size_t n = st->n_a * st->n_r;
+    double ds = 0.0;
+    if (st->n_s > 1)
+        ds = fabs(st->polar->frames[st->n_s - 1].s_mm -
+                  st->polar->frames[0].s_mm) / (double)(st->n_s - 1);
+    double sig = ds > 0.0 ? st->p->smooth_mm / ds : 0.0; /* stations */
+    long half = (long)ceil(2.5 * sig);
+    for (size_t s = begin; s < end; s++) {
+        float *dst = st->edge_s + s * n;
+        if (half < 1) {
+            memcpy(dst, st->edge + s * n, n * sizeof *dst);
+            continue;
+        }
+        memset(dst, 0, n * sizeof *dst);
+        double wsum = 0.0;
+        for (long d = -half; d <= half; d++) {
+            long t = (long)s + d;
+            if (t < 0 || t >= (long)st->n_s)
+                continue;
+            float wt = (float)exp(-0.5 * (double)(d * d) / (sig * sig));
+            const float *src = st->edge + (size_t)t * n;
+            for (size_t i = 0; i < n; i++)
+                dst[i] += wt * src[i];
+            wsum += wt;
+        }
+        float inv = (float)(1.0 / wsum);
+        for (size_t i = 0; i < n; i++)
+            dst[i] *= inv;
+    }
+}
+
+/* Parabolic sub-pixel offset of the maximum of e around index j, kept in
+ * [-0.5, 0.5] and inside [lo, hi] (never past a hard bound). */
+static double subpixel(const float *e, size_t n_r, int j, int lo, int hi)
+{
+    if (j <= 0 || j + 1 >= (int)n_r)
+        return 0.0;
+    double em = e[j - 1], e0 = e[j], ep = e[j + 1];
+    double den = em - 2.0 * e0 + ep;
+    if (!(den < 0.0))
+        return 0.0;
+    double d = 0.5 * (em - ep) / den;
+    d = d > 0.5 ? 0.5 : (d < -0.5 ? -0.5 : d);
+    if (j >= hi && d > 0.0)
+        d = 0.0;
+    if (j <= lo && d < 0.0)
+        d = 0.0;
+    return d;
+}
+
+/* Circular Gaussian smoothing (sigma in angle steps) of n radii: the DP
+ * contour's angle-to-angle noise would otherwise inflate the area. */
+static void smooth_circular(float *r, size_t n, double sig, float *tmp)
+{
+    long half = (long)ceil(3.0 * sig);
+    for (size_t a = 0; a < n; a++) {
+        double acc = 0.0, ws = 0.0;
+        for (long d = -half; d <= half; d++) {
+            double w = exp(-0.5 * (double)(d * d) / (sig * sig));
+            acc += w * r[((long)a + d + 4 * (long)n) % (long)n];
+            ws += w;
+        }
+        tmp[a] = (float)(acc / ws);
+    }
+    memcpy(r, tmp, n * sizeof *r);
+}
+
+/* Largest B-Lipschitz circular function below r (only lowers values):
+ * r'(a) = min_b r(b) + B * circular_distance(a, b). */
+static void lipschitz_lower(float *r, size_t n, double bound, float *tmp)
+{
+    for (size_t a = 0; a < n; a++) {
+        double m = r[a];
+        for (size_t b = 0; b < n; b++) {
+            size_t d = a > b ? a - b : b - a;
+            d = d < n - d ? d : n - d;
+            m = fmin(m, r[b] + bound * (double)d);
+        }
+        tmp[a] = (float)m;
+    }
+    memcpy(r, tmp, n * sizeof *r);
+}
+
+/* Smallest B-Lipschitz circular function above r (only raises values). */
+static void lipschitz_upper(float *r, size_t n, double bound, float *tmp)
+{
+    for (size_t a = 0; a < n; a++) {
+        double m = r[a];
+        for (size_t b = 0; b < n; b++) {
+            size_t d = a > b ? a - b : b - a;
+            d = d < n - d ? d : n - d;
+            m = fmax(m, r[b] - bound * (double)d);
+        }
+        tmp[a] = (float)m;
+    }
+    memcpy(r, tmp, n * sizeof *r);
+}
+
+static int step_rows(const seg_state *st)
+{
+    int k = (int)floor(st->p->max_step_mm / st->dr + 1e-9);
+    return k < 1 ? 1 : k;
+}
+
+/* Lumen row bounds of station s: at least min_radius, at most the first
+ * clearly dark pixel (the lumen region is connected to the centre) and
+ * short of any calcium pixel by the margin. */
+static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi)
+{
+    size_t n_a = st->n_a, n_r = st->n_r;
+    const float *img = st->polar->pixels + s * n_a * n_r;
+    double il = st->lum_level[s], ib = st->bg_level[s];
+    double dark = ib + 0.25 * (il - ib);
+    double thr = fmax(st->ca_thr_abs, il + 0.2 * st->contrast);
+    int margin = (int)ceil(st->p->calcium_margin_mm / st->dr);
+    int jmin = (int)ceil(st->p->min_radius_mm / st->dr);
+    int wall = (int)ceil(st->p->min_wall_mm / st->dr);
+    jmin = jmin < 1 ? 1 : jmin;
+    int jmax_all = (int)n_r - 2 - wall;
+    if (jmax_all < jmin)
+        jmax_all = jmin;
+    int *ca = hi; /* per-angle calcium bound, then spread over angles */
+    for (size_t a = 0; a < n_a; a++) {
+        const float *row = img + a * n_r;
+        int h = jmax_all;
+        for (int j = jmin; j <= jmax_all; j++)
+            if (row[j] < dark) {
+                h = j;
+                break;
+            }
+        lo[a] = h; /* dark bound, kept in lo until the calcium pass */
+        ca[a] = INT_MAX;
+        if (st->calcium)
+            for (int j = 0; j + 1 < (int)n_r; j++)
+                if (row[j] > thr && row[j + 1] > thr) {
+                    ca[a] = j - 1 - margin;
+                    break;
+                }
+    }
+    /* Blur lowers thin calcium below the threshold near the ends of a
+     * deposit: a hit also bounds the angles within 0.8 mm of arc. */
+    int *spread = malloc(n_a * sizeof *spread);
+    for (size_t a = 0; spread != NULL && a < n_a; a++) {
+        int m = ca[a];
+        for (size_t b = 0; b < n_a; b++) {
+            if (ca[b] == INT_MAX)
+                continue;
+            size_t d = a > b ? a - b : b - a;
+            d = d < n_a - d ? d : n_a - d;
+            double arc = (double)d * 2.0 * M_PI / (double)n_a *
+                         (double)ca[b] * st->dr;
+            if (arc <= 0.8 && ca[b] < m)
+                m = ca[b];
+        }
+        spread[a] = m;
+    }
+    for (size_t a = 0; a < n_a; a++) {
+        int h = lo[a], c = spread != NULL ? spread[a] : ca[a];
+        h = c < h ? c : h;
+        lo[a] = jmin;
+        hi[a] = h < jmin ? jmin : h;
+    }
+    free(spread);
+}
+
+/* Pass 2 (per station): lumen by closed DP on the normalised edge cost. */
+static void pass_lumen(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    size_t n_a = st->n_a, n_r = st->n_r;
+    float *cost = malloc(n_a * n_r * sizeof *cost);
+    int *lo = malloc(3 * n_a * sizeof *lo);
+    if (cost == NULL || lo == NULL) {
+        free(cost);
+        free(lo);
+        return; /* rl_raw stays NaN: reported by the caller */
+    }
+    int *hi = lo + n_a, *path = lo + 2 * n_a;
+    int k = step_rows(st);
+    double pen = st->p->step_penalty * st->dr;
+    for (size_t s = begin; s < end; s++) {
+        const float *e = st->edge_s + s * n_a * n_r;
+        for (size_t i = 0; i < n_a * n_r; i++)
+            cost[i] = (float)(-e[i] / st->contrast);
+        lumen_bounds(st, s, lo, hi);
+        memcpy(st->ub + s * n_a, hi, n_a * sizeof *hi);
+        double c = vflow_pdp_closed_path(cost, n_a, n_r, lo, hi, k, pen,
+                                         3 * k + 2, path);
+        float *r = st->rl_raw + s * n_a;
+        for (size_t a = 0; a < n_a; a++) {
+            double j = isfinite(c) ? path[a] : lo[a];
+            if (isfinite(c))
+                j += subpixel(e + a * n_r, n_r, path[a], lo[a], hi[a]);
+            r[a] = (float)(j * st->dr);
+        }
+    }
+    free(cost);
+    free(lo);
+}
+
+/* ------------------------------------------------- blur model fitting */
+
+typedef struct fit_result {
+    double rl, ro, a[3], sse; /* a: background, wall - bg, lumen - wall */
+} fit_result;
+
+/* Linear least squares of the levels for fixed radii and sigma
+ * (variable projection): model a0 + a1 D(r; ro) + a2 D(r; rl). */
+static double fit_levels(const disk_table *t, const double *prof, size_t n,
+                         double dr, double rl, double ro, double sig,
+                         double a[3])
+{
+    double m[3][3] = {{0}}, b[3] = {0};
+    for (size_t j = 0; j < n; j++) {
+        double x = (double)j * dr / sig;
+        double c[3] = {1.0, disk_lookup(t, x, ro / sig),
+                       disk_lookup(t, x, rl / sig)};
+        for (int p = 0; p < 3; p++) {
+            b[p] += c[p] * prof[j];
+            for (int q = 0; q < 3; q++)
+                m[p][q] += c[p] * c[q];
+        }
+    }
+    for (int p = 0; p < 3; p++)
+        m[p][p] += 1e-9 * (m[0][0] + 1.0);
+    /* Gaussian elimination (3x3, symmetric positive definite). */
+    for (int p = 0; p < 3; p++)
+        for (int q = p + 1; q < 3; q++) {
+            double f = m[q][p] / m[p][p];
+            for (int r = p; r < 3; r++)
+                m[q][r] -= f * m[p][r];
+            b[q] -= f * b[p];
+        }
+    for (int p = 2; p >= 0; p--) {
+        double v = b[p];
+        for (int q = p + 1; q < 3; q++)
+            v -= m[p][q] * a[q];
+        a[p] = v / m[p][p];
+    }
+    if (a[1] < 0.0) {
+        /* Wall darker than the surroundings is not this model: refit with
+         * no wall step (a1 = 0), the 2x2 system of columns 1 and D(rl). */
+        double s00 = 0, s02 = 0, s22 = 0, b0 = 0, b2 = 0;
+        for (size_t j = 0; j < n; j++) {
+            double d2 = disk_lookup(t, (double)j * dr / sig, rl / sig);
+            s00 += 1.0;
+            s02 += d2;
+            s22 += d2 * d2;
+            b0 += prof[j];
+            b2 += d2 * prof[j];
+        }
+        double det = s00 * s22 - s02 * s02;
+        if (!(fabs(det) > 1e-12))
+            return INFINITY;
+        a[0] = (b0 * s22 - s02 * b2) / det;
+        a[1] = 0.0;
+        a[2] = (s00 * b2 - s02 * b0) / det;
+    }
+    /* The lumen must be brighter than its wall (bright-lumen angiography). */
+    if (!(a[2] > 0.0))
+        return INFINITY;
+    double sse = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double x = (double)j * dr / sig;
+        double v = a[0] + a[1] * disk_lookup(t, x, ro / sig) +
+                   a[2] * disk_lookup(t, x, rl / sig) - prof[j];
+        sse += v * v;
+    }
+    return sse;
+}
+
+/* Coarse 2-D grid over (lumen radius, wall thickness), then two finer
+ * grids around the best, for a fixed sigma. */
+static double fixed_sse(const disk_table *t, const double *prof, size_t n,
+                        double dr, double rl, double ro, double sig,
+                        const double a[3])
+{
+    double sse = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double x = (double)j * dr / sig;
+        double v = a[0] + a[1] * disk_lookup(t, x, ro / sig) +
+                   a[2] * disk_lookup(t, x, rl / sig) - prof[j];
+        sse += v * v;
+    }
+    return sse;
+}
+
+/* Coarse 2-D grid over (lumen radius, wall thickness), then finer grids
+ * around the best, for a fixed sigma; levels fitted, or fixed to `lev`. */
+static void fit_radii_lev(const seg_state *st, const double *prof, size_t n,
+                          double rbar, double sig, const double *lev,
+                          fit_result *best);
+
+static void fit_radii(const seg_state *st, const double *prof, size_t n,
+                      double rbar, double sig, fit_result *best)
+{
+    fit_radii_lev(st, prof, n, rbar, sig, NULL, best);
+}
+
+static void fit_radii_lev(const seg_state *st, const double *prof, size_t n,
+                          double rbar, double sig, const double *lev,
+                          fit_result *best)
+{
+    double dr = st->dr, wmin = st->p->min_wall_mm;
+    double r0 = fmax(dr, 0.5 * rbar), r1 = 1.5 * rbar + 0.3;
+    double t0 = wmin, t1 = fmax(wmin + 0.2, fmin(2.5, 0.5 * rbar + 1.5));
+    double hr = (r1 - r0) / 11.0, ht = (t1 - t0) / 9.0;
+    double cr = 0.5 * (r0 + r1), ct = 0.5 * (t0 + t1);
+    int nr = 12, nt = 10;
+    best->sse = INFINITY;
+    for (int round = 0; round < 7; round++) {
+        double br = cr, bt = ct;
+        for (int i = 0; i < nr; i++)
+            for (int k = 0; k < nt; k++) {
+                double rl = round == 0 ? r0 + hr * i
+                                       : cr + hr * (i - (nr - 1) / 2);
+                double th = round == 0 ? t0 + ht * k
+                                       : ct + ht * (k - (nt - 1) / 2);
+                if (rl < dr * 0.5 || th < wmin * 0.5)
+                    continue;
+                double a[3];
+                double e;
+                if (lev != NULL) {
+                    memcpy(a, lev, sizeof a);
+                    e = fixed_sse(&st->tab, prof, n, dr, rl, rl + th, sig, a);
+                } else {
+                    e = fit_levels(&st->tab, prof, n, dr, rl, rl + th, sig, a);
+                }
+                if (e < best->sse) {
+                    best->sse = e;
+                    best->rl = rl;
+                    best->ro = rl + th;
+                    memcpy(best->a, a, sizeof a);
+                    br = rl;
+                    bt = th;
+                }
+            }
+        cr = br;
+        ct = bt;
+        hr *= 0.5;
+        ht *= 0.5;
+        nr = nt = 5;
+    }
+}
+
+/* Angular mean profile of station s over angles free of calcium. */
+static void mean_profile(const seg_state *st, size_t s, double *prof)
+{
+    size_t n_a = st->n_a, n_r = st->n_r;
+    const float *img = st->polar->pixels + s * n_a * n_r;
+    double thr = fmax(st->ca_thr_abs, st->lum_level[s] + 0.2 * st->contrast);
+    size_t used = 0;
+    memset(prof, 0, n_r * sizeof *prof);
+    for (int pass = 0; pass < 2 && used == 0; pass++)
+        for (size_t a = 0; a < n_a; a++) {
+            const float *row = img + a * n_r;
+            bool ca = false;
+            for (size_t j = 0; pass == 0 && st->calcium && j < n_r; j++)
+                ca = ca || row[j] > thr;
+            if (ca)
+                continue;
+            for (size_t j = 0; j < n_r; j++)
+                prof[j] += row[j];
+            used++;
+        }
+    for (size_t j = 0; j < n_r; j++)
+        prof[j] /= (double)used;
+}
+
+/* Fit length for a station of mean lumen radius rbar. */
+static size_t fit_length(const seg_state *st, double rbar)
+{
+    size_t n = (size_t)ceil((1.5 * rbar + 3.0) / st->dr);
+    return n > st->n_r ? st->n_r : n;
+}
+
+static void pass_profiles(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    for (size_t s = begin; s < end; s++)
+        mean_profile(st, s, st->prof + s * st->n_r);
+}
+
+/* Profiles smoothed along the vessel like the edge images: the blur model
+ * is fitted to many more samples than one station holds (noise). */
+static void pass_profiles_smooth(void *user, size_t begin, size_t end,
+                                 unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    size_t n = st->n_r;
+    double ds = st->n_s > 1 ? fabs(st->polar->frames[st->n_s - 1].s_mm -
+                                   st->polar->frames[0].s_mm) /
+                                  (double)(st->n_s - 1)
+                            : 0.0;
+    double sig = ds > 0.0 ? st->p->smooth_mm / ds : 0.0;
+    long half = (long)ceil(2.5 * sig);
+    for (size_t s = begin; s < end; s++) {
+        double *dst = st->prof_s + s * n, wsum = 0.0;
+        memset(dst, 0, n * sizeof *dst);
+        for (long d = -half; d <= half; d++) {
+            long t = (long)s + d;
+            if (t < 0 || t >= (long)st->n_s)
+                continue;
+            double wt = half > 0 ? exp(-0.5 * (double)(d * d) / (sig * sig))
+                                 : 1.0;
+            for (size_t j = 0; j < n; j++)
+                dst[j] += wt * st->prof[(size_t)t * n + j];
+            wsum += wt;
+        }
+        for (size_t j = 0; j < n; j++)
+            dst[j] /= wsum;
+    }
+}
+
+static double mean_f(const float *v, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += v[i];
+    return s / (double)n;
+}
+
+/* Where the detector (max of -dI/dr on the radial grid, parabolic
+ * sub-pixel) places the edge of a noise-free model profile near r_guess:
+ * its difference to the model radius is the detector's blur bias. */
+static double detect_on_model(const seg_state *st, const double a[3],
+                              double rl, double ro, double sig, bool outer,
+                              double r_guess)
+{
+    double dr = st->dr;
+    int jg = (int)lround(r_guess / dr);
+    int half = (int)ceil((2.0 * sig + 0.3) / dr);
+    int j0 = jg - half < 1 ? 1 : jg - half, j1 = jg + half;
+    float e[3];
+    double best = -INFINITY;
+    int arg = jg;
+    for (int j = j0; j <= j1; j++) {
+        double v[2];
+        for (int k = 0; k < 2; k++) {
+            double x = (double)(j + (k ? 1 : -1)) * dr / sig;
+            x = fabs(x);
+            v[k] = a[1] * disk_lookup(&st->tab, x, ro / sig) +
+                   (outer ? 0.0 : a[2] * disk_lookup(&st->tab, x, rl / sig));
+        }
+        double g = -(v[1] - v[0]) / (2.0 * dr);
+        if (g > best) {
+            best = g;
+            arg = j;
+        }
+    }
+    for (int k = -1; k <= 1; k++) {
+        double v[2];
+        for (int q = 0; q < 2; q++) {
+            double x = fabs((double)(arg + k + (q ? 1 : -1)) * dr / sig);
+            v[q] = a[1] * disk_lookup(&st->tab, x, ro / sig) +
+                   (outer ? 0.0 : a[2] * disk_lookup(&st->tab, x, rl / sig));
+        }
+        e[k + 1] = (float)(-(v[1] - v[0]) / (2.0 * dr));
+    }
+    double den = e[0] - 2.0 * e[1] + e[2], d = 0.0;
+    if (den < 0.0)
+        d = fmax(-0.5, fmin(0.5, 0.5 * (e[0] - e[2]) / den));
+    return ((double)arg + d) * dr;
+}
+
+/* PSF sigma: per sampled station, the sigma whose best model fits the
+ * angular mean profile best (grid of 0.05 mm + parabola); the median. */
+static void estimate_sigma_job(void *user, size_t begin, size_t end,
+                               unsigned w);
+
+typedef struct sigma_job {
+    seg_state *st;
+    size_t n_pick;
+    double *out;
+} sigma_job;
+
+static void estimate_sigma_job(void *user, size_t begin, size_t end,
+                               unsigned w)
+{
+    (void)w;
+    sigma_job *job = user;
+    seg_state *st = job->st;
+    double *prof = malloc(st->n_r * sizeof *prof);
+    if (prof == NULL)
+        return;
+    enum { NS = 23 };
+    for (size_t i = begin; i < end; i++) {
+        size_t s = job->n_pick > 1 ? i * (st->n_s - 1) / (job->n_pick - 1)
+                                   : 0;
+        double rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
+        size_t n = fit_length(st, rbar);
+        memcpy(prof, st->prof_s + s * st->n_r, n * sizeof *prof);
+        double sse[NS];
+        int arg = 0;
+        for (int k = 0; k < NS; k++) {
+            fit_result fr;
+            fit_radii(st, prof, n, rbar, 0.1 + 0.05 * k, &fr);
+            sse[k] = fr.sse;
+            if (sse[k] < sse[arg])
+                arg = k;
+        }
+        double d = 0.0;
+        if (arg > 0 && arg < NS - 1) {
+            double den = sse[arg - 1] - 2.0 * sse[arg] + sse[arg + 1];
+            if (den > 0.0)
+                d = fmax(-0.5, fmin(0.5, 0.5 * (sse[arg - 1] - sse[arg + 1]) /
+                                             den));
+        }
+        job->out[i] = 0.1 + 0.05 * ((double)arg + d);
+    }
+    free(prof);
+}
+
+/* Outer wall of station s given its final lumen rl: closed DP on the edge
+ * of the profile with the fitted lumen component removed (so the strong
+ * lumen edge does not capture it), then the model bias shift. */
+static void outer_station(seg_state *st, size_t s, const fit_result *fr,
+                          bool use_model, const float *rl, float *ro,
+                          float *work, int *ibuf)
+{
+    size_t n_a = st->n_a, n_r = st->n_r;
+    double dr = st->dr, sig = st->sigma;
+    const float *img = st->polar->pixels + s * n_a * n_r;
+    float *res = work, *cost = work + n_a * n_r;
+    int *lo = ibuf, *hi = ibuf + n_a, *path = ibuf + 2 * n_a;
+    for (size_t a = 0; a < n_a; a++)
+        for (size_t j = 0; j < n_r; j++) {
+            double v = img[a * n_r + j];
+            if (use_model)
+                v -= fr->a[2] * disk_lookup(&st->tab, (double)j * dr / sig,
+                                            rl[a] / sig);
+            res[a * n_r + j] = (float)v;
+        }
+    for (size_t a = 0; a < n_a; a++)
+        for (size_t j = 0; j < n_r; j++) {
+            size_t jm = j > 0 ? j - 1 : 0, jp = j + 1 < n_r ? j + 1 : j;
+            double g = (res[a * n_r + jp] - res[a * n_r + jm]) /
+                       ((double)(jp - jm) * dr);
+            cost[a * n_r + j] = (float)g; /* -(-dI/dr) */
+        }
+    /* Angular [1 2 1]/4 smoothing of the cost, in res (no longer needed). */
+    for (size_t a = 0; a < n_a; a++) {
+        const float *pm = cost + ((a + n_a - 1) % n_a) * n_r;
+        const float *p0 = cost + a * n_r, *pp = cost + ((a + 1) % n_a) * n_r;
+        for (size_t j = 0; j < n_r; j++)
+            res[a * n_r + j] =
+                (float)(0.25 * (pm[j] + 2.0 * p0[j] + pp[j]) / st->contrast);
+    }
+    int wall = (int)ceil(st->p->min_wall_mm / dr);
+    for (size_t a = 0; a < n_a; a++) {
+        int l = (int)ceil(rl[a] / dr) + wall;
+        lo[a] = l > (int)n_r - 2 ? (int)n_r - 2 : l;
+        hi[a] = (int)n_r - 2;
+    }
+    int k = step_rows(st);
+    double c = vflow_pdp_closed_path(res, n_a, n_r, lo, hi, k,
+                                     st->p->step_penalty * dr, 3 * k + 2,
+                                     path);
+    double shift = 0.0;
+    if (use_model) {
+        double mean = 0.0;
+        for (size_t a = 0; a < n_a; a++)
+            mean += isfinite(c) ? path[a] * dr : lo[a] * dr;
+        mean /= (double)n_a;
+        double det = detect_on_model(st, fr->a, fr->rl, fr->ro, sig, true,
+                                     fr->ro);
+        (void)mean;
+        (void)det;
+        shift = 0.0;
+    }
+    for (size_t a = 0; a < n_a; a++) {
+        double j = isfinite(c) ? path[a] : lo[a];
+        if (isfinite(c)) {
+            /* Sub-pixel on the (negated) cost = edge response. */
+            float e3[3];
+            for (int q = -1; q <= 1; q++) {
+                int jj = path[a] + q;
+                jj = jj < 0 ? 0 : (jj >= (int)n_r ? (int)n_r - 1 : jj);
+                e3[q + 1] = -res[a * n_r + (size_t)jj];
+            }
+            double den = e3[0] - 2.0 * e3[1] + e3[2];
+            if (den < 0.0)
+                j += fmax(-0.5, fmin(0.5, 0.5 * (e3[0] - e3[2]) / den));
+        }
+        ro[a] = (float)(j * dr + shift);
+    }
+    if (use_model) {
+        /* As for the lumen: DP shape, model mean radius. */
+        float *tmp = work;
+        smooth_circular(ro, n_a, (double)n_a / 64.0, tmp);
+        double m = mean_f(ro, n_a);
+        for (size_t a = 0; a < n_a; a++)
+            ro[a] += (float)(fr->ro - m);
+    }
+}
+
+/* Pass 3a (per station): free fit of levels and radii. */
+static void pass_fit(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    for (size_t s = begin; s < end; s++) {
+        double rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
+        fit_result fr;
+        fit_radii(st, st->prof_s + s * st->n_r, fit_length(st, rbar), rbar,
+                  st->sigma, &fr);
+        for (int k = 0; k < 3; k++)
+            st->lev[3 * s + k] = isfinite(fr.sse) ? fr.a[k] : NAN;
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Running median of the fitted levels over +-3 mm of arc: the levels
+ * change slowly along a vessel, and one station alone cannot separate the
+ * lumen and wall steps under blur and noise (the fit slides along a
+ * valley trading wall contrast for lumen radius). */
+static int median_levels(seg_state *st)
+{
+    size_t n = st->n_s;
+    double ds = n > 1 ? fabs(st->polar->frames[n - 1].s_mm -
+                             st->polar->frames[0].s_mm) / (double)(n - 1)
+                      : 1.0;
+    long half = ds > 0.0 ? (long)ceil(3.0 / ds) : 0;
+    double *out = malloc(3 * n * sizeof *out);
+    double *buf = malloc((2 * (size_t)half + 1) * sizeof *buf);
+    if (out == NULL || buf == NULL) {
+        free(out);
+        free(buf);
+        return VFLOW_ENOMEM;
+    }
+    for (size_t s = 0; s < n; s++)
+        for (int k = 0; k < 3; k++) {
+            size_t m = 0;
+            for (long d = -half; d <= half; d++) {
+                long t = (long)s + d;
+                if (t >= 0 && t < (long)n && isfinite(st->lev[3 * t + k]))
+                    buf[m++] = st->lev[3 * t + k];
+            }
+            if (m == 0) {
+                out[3 * s + k] = NAN;
+                continue;
+            }
+            qsort(buf, m, sizeof *buf, cmp_double);
+            out[3 * s + k] = buf[m / 2];
+        }
+    memcpy(st->lev, out, 3 * n * sizeof *out);
+    free(out);
+    free(buf);
+    return 0;
+}
+
+/* Pass 3 (per station): blur-bias correction of the lumen, outer wall,
+ * nesting and the |dr| bound; writes the contours. */
+static void pass_final(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    size_t n_a = st->n_a, n_r = st->n_r;
+    float *work = malloc((2 * n_a * n_r + n_a) * sizeof *work);
+    int *ibuf = malloc(3 * n_a * sizeof *ibuf);
+    double *prof = malloc(n_r * sizeof *prof);
+    if (work == NULL || ibuf == NULL || prof == NULL) {
+        free(work);
+        free(ibuf);
+        free(prof);
+        return; /* contours stay NaN: reported by the caller */
+    }
+    float *tmp = work + 2 * n_a * n_r;
+    double bound = st->p->max_step_mm, wall = st->p->min_wall_mm;
+    for (size_t s = begin; s < end; s++) {
+        float *rl = st->out->lumen_r + s * n_a, *ro = st->out->outer_r + s * n_a;
+        const float *raw = st->rl_raw + s * n_a;
+        const int *ub = st->ub + s * n_a;
+        fit_result fr = {0};
+        bool model = st->sigma > 0.0;
+        double shift = 0.0;
+        if (model) {
+            double rbar = mean_f(raw, n_a);
+            size_t n = fit_length(st, rbar);
+            memcpy(prof, st->prof_s + s * n_r, n * sizeof *prof);
+            const double *lev = st->lev + 3 * s;
+            if (isfinite(lev[0]) && isfinite(lev[1]) && isfinite(lev[2]))
+                fit_radii_lev(st, prof, n, rbar, st->sigma, lev, &fr);
+            else
+                fit_radii(st, prof, n, rbar, st->sigma, &fr);
+            /* Only with a visible lumen step does the model mean anything. */
+            model = fr.a[2] > 0.2 * st->contrast && isfinite(fr.sse);
+            if (model) {
+                /* The DP gives the shape; the fit (many stations and
+                 * angles, blur modelled) gives the mean radius. */
+                shift = fmax(-0.5, fmin(0.5, fr.rl - rbar));
+            }
+        }
+        float *sm = work; /* scratch row, reused below */
+        memcpy(sm, raw, n_a * sizeof *sm);
+        smooth_circular(sm, n_a, (double)n_a / 64.0, tmp);
+        for (size_t a = 0; a < n_a; a++) {
+            double r = sm[a] + shift;
+            r = fmin(r, ub[a] * st->dr);
+            rl[a] = (float)fmax(r, st->p->min_radius_mm);
+        }
+        lipschitz_lower(rl, n_a, bound, tmp);
+        bool wall_seen = model && fr.a[1] > 0.08 * st->contrast;
+        if (!model || wall_seen)
+            outer_station(st, s, &fr, model, rl, ro, work, ibuf);
+        else
+            for (size_t a = 0; a < n_a; a++)
+                ro[a] = rl[a] + (float)wall;
+        for (size_t a = 0; a < n_a; a++)
+            ro[a] = fmaxf(ro[a], rl[a] + (float)wall);
+        lipschitz_upper(ro, n_a, bound, tmp);
+    }
+    free(work);
+    free(ibuf);
+    free(prof);
+}
+
+/* Calcium handling only where intensities are Hounsfield units. */
+static bool looks_like_ct(const vflow_volume *vol, const vflow_sections *pol)
+{
+    if (vol != NULL && vol->modality != VFLOW_MODALITY_UNKNOWN)
+        return vol->modality == VFLOW_MODALITY_CT;
+    /* Unknown modality: HU images hold fat/air well below -200. */
+    double mn = INFINITY;
+    if (vol != NULL)
+        vflow_volume_min_max(vol, &mn, NULL);
+    else
+        for (size_t i = 0; i < pol->count * pol->width * pol->height; i++)
+            mn = fmin(mn, pol->pixels[i]);
+    return mn < -200.0;
+}
+
+static int check_inputs(const vflow_sections *polar, const vflow_sections *dr,
+                        const vflow_pdp_params *p, vflow_error *err)
+{
+    if (polar == NULL || polar->count == 0)
+        return vflow_error_set(err, VFLOW_EINVAL, "no polar images given");
+    if (polar->width < 8 || polar->height < 8)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "polar images of %zu radii x %zu angles are "
+                               "too small (need >= 8 x 8)",
+                               polar->width, polar->height);
+    if (!(polar->pixel_spacing > 0.0))
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "polar radial step %g mm must be > 0",
+                               polar->pixel_spacing);
+    if (dr != NULL && (dr->count != polar->count || dr->width != polar->width ||
+                       dr->height != polar->height))
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "radial derivative stack %zux%zux%zu does not "
+                               "match the polar stack %zux%zux%zu",
+                               dr->count, dr->height, dr->width, polar->count,
+                               polar->height, polar->width);
+    if (!(p->max_step_mm > 0.0) || !(p->min_wall_mm >= 0.0))
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "max_step_mm must be > 0 and min_wall_mm >= 0");
+    return 0;
+}
+
+static void seg_free(seg_state *st)
+{
+    free(st->prof);
+    free(st->lev);
+    free(st->edge);
+    free(st->edge_s);
+    free(st->lum_level);
+    free(st->ub);
+    free(st->rl_raw);
+    free(st->tab.v);
+}
+
+int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
+                      const vflow_sections *dr, const vflow_volume *vol,
+                      const vflow_pdp_params *p, vflow_contours **out,
+                      vflow_pdp_info *info, vflow_error *err)
+{
+    *out = NULL;
+    int rc = check_inputs(polar, dr, p, err);
+    if (rc < 0)
+        return rc;
+    seg_state st = {.p = p, .polar = polar, .deriv = dr, .n_s = polar->count,
+                    .n_a = polar->height, .n_r = polar->width,
+                    .dr = polar->pixel_spacing};
+    size_t n = st.n_s * st.n_a * st.n_r;
+    st.edge = malloc(n * sizeof *st.edge);
+    st.edge_s = malloc(n * sizeof *st.edge_s);
+    st.lum_level = malloc(2 * st.n_s * sizeof *st.lum_level);
+    st.ub = malloc(st.n_s * st.n_a * sizeof *st.ub);
+    st.rl_raw = malloc(st.n_s * st.n_a * sizeof *st.rl_raw);
+    st.out = vflow_contours_create(st.n_s, st.n_a, err);
+    st.prof = malloc(2 * st.n_s * st.n_r * sizeof *st.prof);
+    st.lev = malloc(3 * st.n_s * sizeof *st.lev);
+    st.prof_s = st.prof != NULL ? st.prof + st.n_s * st.n_r : NULL;
+    if (st.edge == NULL || st.edge_s == NULL || st.lum_level == NULL ||
+        st.ub == NULL || st.rl_raw == NULL || st.out == NULL ||
+        st.prof == NULL || st.lev == NULL ||
+        disk_table_init(&st.tab) < 0) {
+        rc = vflow_error_set(err, VFLOW_ENOMEM,
+                             "out of memory (polar DP, %zu stations)", st.n_s);
+        goto fail;
+    }
+    st.bg_level = st.lum_level + st.n_s;
+    for (size_t i = 0; i < st.n_s; i++)
+        st.lum_level[i] = st.bg_level[i] = NAN;
+    for (size_t i = 0; i < st.n_s * st.n_a; i++)
+        st.rl_raw[i] = st.out->lumen_r[i] = st.out->outer_r[i] = NAN;
+    memcpy(st.out->frames, polar->frames, st.n_s * sizeof *polar->frames);
+    st.calcium = p->calcium == VFLOW_PDP_CALCIUM_ON ||
+                 (p->calcium == VFLOW_PDP_CALCIUM_AUTO &&
+                  looks_like_ct(vol, polar));
+    st.ca_thr_abs = st.calcium ? p->calcium_hu : INFINITY;
+    if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_levels, &st)) < 0 ||
+        (rc = vflow_xs_parallel(ctx, st.n_s, pass_edges, &st)) < 0)
+        goto cancelled;
+    float *c = malloc(st.n_s * sizeof *c);
+    if (c == NULL) {
+        rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (polar DP)");
+        goto fail;
+    }
+    for (size_t i = 0; i < st.n_s; i++)
+        c[i] = st.lum_level[i] - st.bg_level[i];
+    st.contrast = median_f(c, st.n_s);
+    free(c);
+    if (!(st.contrast > 0.0)) {
+        rc = vflow_error_set(err, VFLOW_EINVAL,
+                             "no bright lumen at the centerline: median "
+                             "centre - surroundings contrast is %g (image "
+                             "units); is the centerline inside the vessel?",
+                             st.contrast);
+        goto fail;
+    }
+    if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_vessel_smooth, &st)) < 0 ||
+        (rc = vflow_xs_parallel(ctx, st.n_s, pass_profiles, &st)) < 0 ||
+        (rc = vflow_xs_parallel(ctx, st.n_s, pass_profiles_smooth, &st)) < 0 ||
+        (rc = vflow_xs_parallel(ctx, st.n_s, pass_lumen, &st)) < 0)
+        goto cancelled;
+    for (size_t i = 0; i < st.n_s * st.n_a; i++)
+        if (!isfinite(st.rl_raw[i])) {
+            rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (lumen DP)");
+            goto fail;
+        }
+    if (p->blur_correction) {
+        st.sigma = p->psf_sigma_mm;
+        if (!(st.sigma > 0.0)) {
+            enum { N_PICK = 16 };
+            double sig[N_PICK];
+            sigma_job job = {&st, st.n_s < N_PICK ? st.n_s : N_PICK, sig};
+            for (size_t i = 0; i < job.n_pick; i++)
+                sig[i] = NAN;
+            if ((rc = vflow_xs_parallel(ctx, job.n_pick, estimate_sigma_job,
+                                        &job)) < 0)
+                goto cancelled;
+            float fs[N_PICK];
+            size_t m = 0;
+            for (size_t i = 0; i < job.n_pick; i++)
+                if (isfinite(sig[i]))
+                    fs[m++] = (float)sig[i];
+            st.sigma = m > 0 ? median_f(fs, m) : 0.0;
+        }
+    }
+    if (st.sigma > 0.0) {
+        if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_fit, &st)) < 0)
+            goto cancelled;
+        if ((rc = median_levels(&st)) < 0) {
+            rc = vflow_error_set(err, rc, "out of memory (levels)");
+            goto fail;
+        }
+    }
+    if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_final, &st)) < 0)
+        goto cancelled;
+    for (size_t i = 0; i < st.n_s * st.n_a; i++)
+        if (!isfinite(st.out->lumen_r[i]) || !isfinite(st.out->outer_r[i])) {
+            rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (contours)");
+            goto fail;
+        }
+    if (info != NULL) {
+        info->contrast = st.contrast;
+        info->psf_sigma_mm = st.sigma;
+        info->calcium = st.calcium;
+        info->calcium_level = st.ca_thr_abs;
+    }
+    *out = st.out;
+    st.out = NULL;
+    seg_free(&st);
+    return 0;
+cancelled:
+    vflow_error_set(err, rc, "polar DP cancelled");
+fail:
+    vflow_object_release(st.out != NULL ? &st.out->base : NULL);
+    seg_free(&st);
+    return rc;
+}

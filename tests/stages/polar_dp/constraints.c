@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* polar_dp hard constraints: closure, |dr| bound, nesting, calcium. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "polar_dp.h"
+#include "tube.h"
+#include "vflow/volume.h"
+#include "xsection.h"
+
+/* Segments tube t along its axis; returns contours (transfer full). */
+static vflow_contours *segment(const tube_spec *t, vflow_volume **vol_out,
+                               const vflow_pdp_params *p)
+{
+    vflow_volume *vol = tube_make(t);
+    cr_assert_not_null(vol);
+    vflow_polyline *cl = tube_axis_polyline(t, -6.0, 6.0, 25, true, 0.0);
+    vflow_frame *frames;
+    size_t n;
+    cr_assert_eq(vflow_xs_stations(cl, 0.3, &frames, &n, NULL, NULL), 0);
+    vflow_polar_params pp;
+    vflow_polar_params_default(&pp);
+    vflow_sections *img = NULL, *dr = NULL;
+    vflow_error err = {0};
+    cr_assert_eq(vflow_polar_compute(NULL, vol, frames, n, NULL, &pp, &img,
+                                     &dr, &err), 0, "%s", err.message);
+    vflow_contours *c = NULL;
+    cr_assert_eq(vflow_pdp_segment(NULL, img, dr, vol, p, &c, NULL, &err), 0,
+                 "%s", err.message);
+    vflow_object_release(&img->base);
+    vflow_object_release(&dr->base);
+    free(frames);
+    vflow_object_release(&cl->base);
+    *vol_out = vol;
+    return c;
+}
+
+Test(polar_dp, closed_path_is_exactly_closed_and_step_bounded)
+{
+    /* A random cost image: the DP must still return a closed path whose
+     * every step, the seam included, obeys the bound. */
+    size_t n_a = 64, n_r = 30;
+    float *cost = malloc(n_a * n_r * sizeof *cost);
+    int lo[64], hi[64], path[64];
+    unsigned s = 7;
+    for (size_t i = 0; i < n_a * n_r; i++) {
+        s = s * 1103515245u + 12345u;
+        cost[i] = (float)((s >> 8) % 1000) / 1000.0f;
+    }
+    for (size_t a = 0; a < n_a; a++) {
+        lo[a] = 2;
+        hi[a] = (int)n_r - 3;
+    }
+    double c = vflow_pdp_closed_path(cost, n_a, n_r, lo, hi, 1, 0.0, -1, path);
+    cr_assert(isfinite(c));
+    for (size_t a = 0; a < n_a; a++) {
+        int d = path[(a + 1) % n_a] - path[a];
+        cr_assert_leq(abs(d), 1, "step %zu -> %zu: %d rows", a, a + 1, d);
+        cr_assert_geq(path[a], lo[a]);
+        cr_assert_leq(path[a], hi[a]);
+    }
+    /* Exhaustive start rows (window -1) is optimal: no worse than the
+     * windowed search. */
+    int path2[64];
+    double c2 = vflow_pdp_closed_path(cost, n_a, n_r, lo, hi, 1, 0.0, 3, path2);
+    cr_assert_leq(c, c2 + 1e-9);
+    free(cost);
+}
+
+Test(polar_dp, contours_obey_step_bound_and_nesting)
+{
+    tube_spec t;
+    tube_spec_default(&t);
+    t.blur_mm = 0.5;
+    t.noise_hu = 30.0;
+    t.radius_mm = 1.3;
+    t.ellipse_b_mm = 0.9;
+    vflow_pdp_params p;
+    vflow_pdp_params_default(&p);
+    vflow_volume *vol;
+    vflow_contours *c = segment(&t, &vol, &p);
+    size_t n = c->n_angles;
+    for (size_t s = 0; s < c->count; s++) {
+        const float *rl = c->lumen_r + s * n, *ro = c->outer_r + s * n;
+        for (size_t a = 0; a < n; a++) {
+            /* a = n-1 -> 0 is the seam (360 degrees is angle 0). */
+            float dl = fabsf(rl[(a + 1) % n] - rl[a]);
+            float dout = fabsf(ro[(a + 1) % n] - ro[a]);
+            cr_assert_leq(dl, p.max_step_mm + 1e-5, "lumen step %g", dl);
+            cr_assert_leq(dout, p.max_step_mm + 1e-5, "outer step %g", dout);
+            cr_assert_geq(ro[a], rl[a] + p.min_wall_mm - 1e-5,
+                          "nesting at station %zu angle %zu", s, a);
+        }
+    }
+    vflow_object_release(&c->base);
+    vflow_object_release(&vol->base);
+}
+
+Test(polar_dp, no_calcium_pixel_inside_the_lumen)
+{
+    tube_spec t;
+    tube_spec_default(&t);
+    t.blur_mm = 0.5;
+    t.noise_hu = 20.0;
+    t.radius_mm = 1.5;
+    t.calcium = true;
+    vflow_pdp_params p;
+    vflow_pdp_params_default(&p);
+    vflow_volume *vol;
+    vflow_contours *c = segment(&t, &vol, &p);
+    size_t n = c->n_angles, inside = 0, checked = 0;
+    /* Walk each lumen ray finely: no point inside the lumen contour may
+     * fall in the true calcium block. */
+    for (size_t s = 0; s < c->count; s++) {
+        const vflow_frame *f = &c->frames[s];
+        for (size_t a = 0; a < n; a++) {
+            double th = 2.0 * M_PI * (double)a / (double)n;
+            double r = c->lumen_r[s * n + a];
+            for (double q = 0.0; q < r; q += 0.02) {
+                double pt[3];
+                for (int k = 0; k < 3; k++)
+                    pt[k] = f->center[k] + q * (cos(th) * f->normal[k] +
+                                                sin(th) * f->binormal[k]);
+                inside += tube_label(&t, pt) == 3;
+                checked++;
+            }
+        }
+    }
+    cr_assert_eq(inside, 0, "%zu of %zu lumen points lie in calcium", inside,
+                 checked);
+    vflow_object_release(&c->base);
+    vflow_object_release(&vol->base);
+}
+
+Test(polar_dp, rejects_mismatched_derivative_stack)
+{
+    vflow_sections *a = vflow_sections_create(2, 16, 16, 0.1, NULL);
+    vflow_sections *b = vflow_sections_create(2, 16, 8, 0.1, NULL);
+    vflow_pdp_params p;
+    vflow_pdp_params_default(&p);
+    vflow_contours *c = NULL;
+    vflow_error err = {0};
+    cr_assert_eq(vflow_pdp_segment(NULL, a, b, NULL, &p, &c, NULL, &err),
+                 VFLOW_EINVAL);
+    cr_assert_null(c);
+    cr_assert(err.message[0] != '\0');
+    /* Flat images: no lumen contrast -> a clear error, not a contour. */
+    cr_assert_eq(vflow_pdp_segment(NULL, a, NULL, NULL, &p, &c, NULL, &err),
+                 VFLOW_EINVAL);
+    vflow_object_release(&a->base);
+    vflow_object_release(&b->base);
+}
