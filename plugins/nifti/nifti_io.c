@@ -490,8 +490,12 @@ int vflow_nifti_write(const vflow_volume *vol, const char *path,
     if (rc != 0)
         return rc;
     sink s = {NULL, NULL};
+    /* Float noise barely compresses: a fast level costs < 1% in size
+     * there, while integer images (masks, CT) gain from the default. */
+    bool is_float = vol->dtype == VFLOW_DTYPE_F32 ||
+                    vol->dtype == VFLOW_DTYPE_F64;
     if (gz)
-        s.gz = gzopen(path, "wb6");
+        s.gz = gzopen(path, is_float ? "wb1" : "wb6");
     else
         s.fp = fopen(path, "wb");
     if (s.gz == NULL && s.fp == NULL)
