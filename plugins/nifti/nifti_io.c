@@ -110,24 +110,41 @@ static int check_layout(const nifti_image *nim, const char *path,
     return 0;
 }
 
-/* Reads exactly `nbytes` at `offset` of `file` (plain or gzip). */
-static int data_read(const char *file, const char *path, int64_t offset,
-                     void *buf, size_t nbytes, vflow_error *err)
+/* Deflate cannot exceed about 1032:1 (RFC 1951 block limits), so more
+ * voxel bytes than that from a small .gz file mean a corrupt header. */
+#define DEFLATE_MAX_RATIO 1032u
+
+/* Checks, before anything is allocated, that `file` can hold `nbytes` of
+ * voxel data from `offset`: exactly for plain files, by the deflate bound
+ * for gzip (a bogus header must not trigger a huge allocation). */
+static int data_available(const char *file, const char *path, int64_t offset,
+                          size_t nbytes, vflow_error *err)
 {
-    if (!nifti_is_gzfile(file)) {
-        /* Check the size first: a short plain file is reported exactly. */
-        struct stat st;
-        if (stat(file, &st) != 0)
-            return vflow_error_set(err, VFLOW_ENOENT,
-                                   "cannot open '%s' (voxel data of '%s'): "
-                                   "%s", file, path, strerror(errno));
-        if ((uint64_t)st.st_size < (uint64_t)offset + nbytes)
-            return vflow_error_set(
-                err, VFLOW_EFORMAT,
-                "'%s' is truncated: %zu bytes of voxel data expected from "
-                "byte %lld, the file has %lld bytes", file, nbytes,
-                (long long)offset, (long long)st.st_size);
-    }
+    struct stat st;
+    if (stat(file, &st) != 0)
+        return vflow_error_set(err, VFLOW_ENOENT,
+                               "cannot open '%s' (voxel data of '%s'): %s",
+                               file, path, strerror(errno));
+    uint64_t need = (uint64_t)offset + nbytes, have = (uint64_t)st.st_size;
+    if (!nifti_is_gzfile(file) && have < need)
+        return vflow_error_set(
+            err, VFLOW_EFORMAT,
+            "'%s' is truncated: %zu bytes of voxel data expected from byte "
+            "%lld, the file has %lld bytes", file, nbytes, (long long)offset,
+            (long long)st.st_size);
+    if (nifti_is_gzfile(file) && need / DEFLATE_MAX_RATIO > have + 1024)
+        return vflow_error_set(
+            err, VFLOW_EFORMAT,
+            "'%s' is truncated or its header is corrupt: %zu bytes of voxel "
+            "data cannot come from %lld compressed bytes", file, nbytes,
+            (long long)st.st_size);
+    return 0;
+}
+
+/* Reads exactly `nbytes` at `offset` of `file` (plain or gzip). */
+static int data_read(const char *file, int64_t offset, void *buf,
+                     size_t nbytes, vflow_error *err)
+{
     gzFile g = gzopen(file, "rb");
     if (g == NULL)
         return vflow_error_set(err, VFLOW_EIO, "cannot open '%s': %s", file,
@@ -278,6 +295,9 @@ static int volume_from_header(const nifti_image *nim, const char *path,
         return vflow_error_set(err, VFLOW_EFORMAT,
                                "'%s': grid too large for memory", path);
     size_t nbytes = dims[0] * dims[1] * dims[2] * esize;
+    rc = data_available(nim->iname, path, nim->iname_offset, nbytes, err);
+    if (rc != 0)
+        return rc;
     vflow_volume *vol = vflow_volume_create(dims, dst, a, err);
     if (vol == NULL)
         return vflow_error_prefix(err, "'%s': ", path);
@@ -287,7 +307,7 @@ static int volume_from_header(const nifti_image *nim, const char *path,
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory reading "
                                "'%s' (%zu bytes)", path, nbytes);
     }
-    rc = data_read(nim->iname, path, nim->iname_offset, raw, nbytes, err);
+    rc = data_read(nim->iname, nim->iname_offset, raw, nbytes, err);
     if (rc == 0 && nim->swapsize > 1 && nim->byteorder != nifti_short_order())
         nifti_swap_Nbytes((int64_t)(nbytes / (size_t)nim->swapsize),
                           nim->swapsize, raw);

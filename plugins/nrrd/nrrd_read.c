@@ -386,33 +386,85 @@ static void swap_bytes(void *data, size_t n, size_t size)
         }
 }
 
+/* Deflate cannot exceed about 1032:1 (RFC 1951), so a header claiming
+ * more voxel bytes than the file can hold is refused before allocating. */
+static int data_available(FILE *f, const char *file, bool compressed,
+                          size_t nbytes, vflow_error *err)
+{
+    struct stat st;
+    long pos = ftell(f);
+    if (fstat(fileno(f), &st) != 0 || pos < 0)
+        return vflow_error_set(err, VFLOW_EIO, "cannot stat '%s'", file);
+    uint64_t left = st.st_size > pos ? (uint64_t)(st.st_size - pos) : 0;
+    if (!compressed && left < nbytes)
+        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: %zu "
+                               "bytes of voxel data expected, %llu present",
+                               file, nbytes, (unsigned long long)left);
+    if (compressed && nbytes / 1032u > left + 1024)
+        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated or its "
+                               "header is corrupt: %zu bytes of voxel data "
+                               "cannot come from %llu compressed bytes", file,
+                               nbytes, (unsigned long long)left);
+    return 0;
+}
+
+/* Voxel bytes of the grid, 0 when the size overflows. */
+static size_t grid_bytes(const size_t dims[3], size_t esize)
+{
+    size_t n = esize;
+    for (int a = 0; a < 3; a++) {
+        if (dims[a] != 0 && n > SIZE_MAX / dims[a])
+            return 0;
+        n *= dims[a];
+    }
+    return n;
+}
+
+static int data_fill(const nrrd_header *h, FILE *f, const char *file,
+                     void *buf, size_t nbytes, vflow_error *err)
+{
+    if (h->gzip)
+        return data_gzip(f, file, buf, nbytes, err);
+    size_t got = fread(buf, 1, nbytes, f);
+    if (got != nbytes)
+        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: %zu "
+                               "bytes of voxel data expected, %zu present",
+                               file, nbytes, got);
+    return 0;
+}
+
 static int volume_read(const nrrd_header *h, const char *path, FILE *hdr,
                        vflow_volume **out, vflow_error *err)
 {
-    double a[4][4];
-    affine_ras(h, a);
-    vflow_volume *vol = vflow_volume_create(h->sizes, h->dtype, a, err);
-    if (vol == NULL)
-        return vflow_error_prefix(err, "'%s': ", path);
     size_t esize = vflow_dtype_size(h->dtype);
-    size_t nbytes = vflow_volume_voxel_count(vol) * esize;
+    size_t nbytes = grid_bytes(h->sizes, esize);
+    if (nbytes == 0)
+        return vflow_error_set(err, VFLOW_EFORMAT, "'%s': grid too large",
+                               path);
     char file[LINE_MAX_LEN + 512];
     FILE *f = data_open(h, path, hdr, file, sizeof file, err);
-    int rc = f == NULL ? VFLOW_ENOENT : 0;
-    if (rc == 0 && h->gzip) {
-        rc = data_gzip(f, file, vol->data, nbytes, err);
-    } else if (rc == 0) {
-        size_t got = raw_seek(f, h, nbytes) == 0
-                         ? fread(vol->data, 1, nbytes, f) : 0;
-        if (got != nbytes)
-            rc = vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: "
-                                 "%zu bytes of voxel data expected, %zu "
-                                 "present", file, nbytes, got);
+    if (f == NULL)
+        return VFLOW_ENOENT;
+    int rc = 0;
+    if (!h->gzip && raw_seek(f, h, nbytes) != 0)
+        rc = vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: cannot "
+                             "skip to the voxel data", file);
+    if (rc == 0)
+        rc = data_available(f, file, h->gzip, nbytes, err);
+    vflow_volume *vol = NULL;
+    if (rc == 0) {
+        double a[4][4];
+        affine_ras(h, a);
+        vol = vflow_volume_create(h->sizes, h->dtype, a, err);
+        if (vol == NULL)
+            rc = vflow_error_prefix(err, "'%s': ", path);
     }
-    if (f != NULL && f != hdr)
+    if (rc == 0)
+        rc = data_fill(h, f, file, vol->data, nbytes, err);
+    if (f != hdr)
         fclose(f);
     if (rc != 0) {
-        vflow_object_release(&vol->base);
+        vflow_object_release(vol != NULL ? &vol->base : NULL);
         return rc;
     }
     const uint16_t probe = 1;

@@ -199,3 +199,25 @@ Test(metaimage, vmtk_mra_matches_its_nifti_conversion)
     vflow_object_release(&a->base);
     vflow_object_release(&b->base);
 }
+
+Test(metaimage, huge_claimed_dimensions_fail_before_allocating)
+{
+    char *dir = tmpdir_new();
+    for (int comp = 0; comp < 2; comp++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/huge%d.mha", dir, comp);
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        fprintf(f, "NDims = 3\nDimSize = 30000 30000 30000\nElementType = "
+                   "MET_FLOAT\nCompressedData = %s\nElementDataFile = LOCAL\n",
+                comp ? "True" : "False");
+        fwrite("0123456789abcdef", 1, 16, f);
+        fclose(f);
+        vflow_volume *v;
+        vflow_error err;
+        cr_assert_eq(vflow_metaimage_read(path, &v, &err), VFLOW_EFORMAT,
+                     "%s", err.message);
+        cr_assert(strstr(err.message, path) != NULL, "%s", err.message);
+    }
+    tmpdir_free(dir);
+}

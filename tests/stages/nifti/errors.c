@@ -2,6 +2,7 @@
 /* nifti_load failure paths: missing, garbage, truncated files; no stderr. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
+#include <zlib.h>
 
 #include "harness.h"
 
@@ -161,6 +162,32 @@ Test(nifti, failures_print_nothing, .init = cr_redirect_stderr)
     free(bytes);
     fflush(stderr);
     cr_assert_stderr_eq_str("");
+    tmpdir_free(dir);
+    vflow_runtime_free(rt);
+}
+
+Test(nifti, huge_claimed_dimensions_fail_before_allocating)
+{
+    vflow_runtime *rt = runtime_with_nifti();
+    char *dir = tmpdir_new();
+    char ok[600], plain[600], gz[600];
+    snprintf(ok, sizeof ok, "%s/ok.nii", dir);
+    snprintf(plain, sizeof plain, "%s/huge.nii", dir);
+    snprintf(gz, sizeof gz, "%s/huge.nii.gz", dir);
+    size_t len;
+    unsigned char *bytes = valid_file(rt, ok, &len);
+    /* NIfTI-1 dim[1..3] are int16 at bytes 42, 44, 46. */
+    const int16_t big = 30000;
+    for (int d = 0; d < 3; d++)
+        memcpy(bytes + 42 + 2 * d, &big, 2);
+    file_spit(plain, bytes, len);
+    gzFile g = gzopen(gz, "wb");
+    cr_assert_not_null(g);
+    cr_assert_eq(gzwrite(g, bytes, (unsigned)len), (int)len);
+    cr_assert_eq(gzclose(g), Z_OK);
+    expect_failure(rt, plain, VFLOW_EFORMAT);
+    expect_failure(rt, gz, VFLOW_EFORMAT);
+    free(bytes);
     tmpdir_free(dir);
     vflow_runtime_free(rt);
 }

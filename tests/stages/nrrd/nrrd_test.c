@@ -281,3 +281,25 @@ Test(nrrd, world_coordinates_match_the_nifti_loader)
         check_against_nifti(real, dir);
     tmpdir_free(dir);
 }
+
+Test(nrrd, huge_claimed_dimensions_fail_before_allocating)
+{
+    char *dir = tmpdir_new();
+    for (int gz = 0; gz < 2; gz++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/huge%d.nrrd", dir, gz);
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        fprintf(f, "NRRD0004\ntype: float\ndimension: 3\nsizes: 30000 30000 "
+                   "30000\nencoding: %s\nendian: little\n\n",
+                gz ? "gzip" : "raw");
+        fwrite("0123456789abcdef", 1, 16, f);
+        fclose(f);
+        vflow_volume *v;
+        vflow_error err;
+        cr_assert_eq(vflow_nrrd_read(path, &v, &err), VFLOW_EFORMAT, "%s",
+                     err.message);
+        cr_assert(strstr(err.message, path) != NULL, "%s", err.message);
+    }
+    tmpdir_free(dir);
+}
