@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdint.h>
 
+#include <nifti2_io.h>
+#include <stddef.h>
+
 #include "harness.h"
 
 /* An oblique, anisotropic voxel->world affine (rotations about z and x). */
@@ -148,5 +151,97 @@ Test(nifti, writer_reports_an_unwritable_directory)
     cr_assert(strstr(err.message, "/nonexistent-dir/x.nii.gz") != NULL, "%s",
               err.message);
     vflow_object_release(&v->base);
+    vflow_runtime_free(rt);
+}
+
+/* Zeroes sform_code in a written .nii so the loader must use the qform. */
+static void drop_sform(const char *path, bool nifti2)
+{
+    size_t len;
+    unsigned char *b = file_slurp(path, &len);
+    if (nifti2) {
+        int32_t zero = 0, q;
+        memcpy(&q, b + offsetof(nifti_2_header, qform_code), 4);
+        cr_assert_eq(q, 1, "qform_code %d", q);
+        memcpy(b + offsetof(nifti_2_header, sform_code), &zero, 4);
+    } else {
+        int16_t zero = 0, q;
+        memcpy(&q, b + offsetof(nifti_1_header, qform_code), 2);
+        cr_assert_eq(q, 1, "qform_code %d", q);
+        memcpy(b + offsetof(nifti_1_header, sform_code), &zero, 2);
+    }
+    file_spit(path, b, len);
+    free(b);
+}
+
+Test(nifti, qform_holds_the_same_affine_including_flipped_axes)
+{
+    vflow_runtime *rt = runtime_with_nifti();
+    char *dir = tmpdir_new();
+    for (int flip = 0; flip < 2; flip++)
+        for (int n2 = 0; n2 < 2; n2++) {
+            vflow_volume *v = random_volume(VFLOW_DTYPE_F32, 5);
+            if (flip) { /* LPS-like handedness: det < 0 */
+                for (int c = 0; c < 4; c++) {
+                    v->affine[0][c] = -v->affine[0][c];
+                    v->affine[1][c] = -v->affine[1][c];
+                }
+                for (int c = 0; c < 4; c++)
+                    v->affine[2][c] = -v->affine[2][c];
+                cr_assert_eq(vflow_volume_update_geometry(v, NULL), 0);
+            }
+            char path[600];
+            snprintf(path, sizeof path, "%s/q%d%d.nii", dir, flip, n2);
+            vflow_error err;
+            cr_assert_eq(save_via_stage(rt, v, path, n2 ? "nifti2" : NULL,
+                                        &err), 0, "%s", err.message);
+            drop_sform(path, n2);
+            vflow_volume *back;
+            cr_assert_eq(load_via_stage(rt, path, &back, &err), 0, "%s",
+                         err.message);
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < 4; c++)
+                    cr_assert_float_eq(back->affine[r][c], v->affine[r][c],
+                                       2e-5 * fmax(1, fabs(v->affine[r][c])),
+                                       "flip %d n2 %d [%d][%d] %g vs %g", flip,
+                                       n2, r, c, back->affine[r][c],
+                                       v->affine[r][c]);
+            vflow_object_release(&back->base);
+            vflow_object_release(&v->base);
+        }
+    tmpdir_free(dir);
+    vflow_runtime_free(rt);
+}
+
+Test(nifti, sheared_affine_goes_to_sform_only)
+{
+    vflow_runtime *rt = runtime_with_nifti();
+    char *dir = tmpdir_new();
+    const double a[4][4] = {{1, 0.3, 0, 5}, {0, 1, 0, 6}, {0, 0, 2, 7},
+                            {0, 0, 0, 1}};
+    size_t dims[3] = {3, 3, 3};
+    vflow_error err;
+    vflow_volume *v = vflow_volume_create(dims, VFLOW_DTYPE_U8, a, &err);
+    cr_assert_not_null(v);
+    char path[600];
+    snprintf(path, sizeof path, "%s/shear.nii", dir);
+    cr_assert_eq(save_via_stage(rt, v, path, NULL, &err), 0, "%s",
+                 err.message);
+    size_t len;
+    unsigned char *b = file_slurp(path, &len);
+    int16_t q, s;
+    memcpy(&q, b + offsetof(nifti_1_header, qform_code), 2);
+    memcpy(&s, b + offsetof(nifti_1_header, sform_code), 2);
+    cr_assert_eq(q, 0, "a shear cannot be a qform");
+    cr_assert_eq(s, 2);
+    free(b);
+    vflow_volume *back;
+    cr_assert_eq(load_via_stage(rt, path, &back, &err), 0, "%s", err.message);
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 4; c++)
+            cr_assert_float_eq(back->affine[r][c], a[r][c], 1e-6);
+    vflow_object_release(&back->base);
+    vflow_object_release(&v->base);
+    tmpdir_free(dir);
     vflow_runtime_free(rt);
 }
