@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   gcc pkg-config meson ninja-build python3
-  libyaml-dev libnifti2-dev zlib1g-dev libcriterion-dev
+  libyaml-dev libnifti2-dev zlib1g-dev libcriterion-dev libmicrohttpd-dev libjson-c-dev
 )
 # Extra packages can be asked for, e.g. by the test script.
 packages+=("$@")
