@@ -2,7 +2,6 @@
 /* Polar dynamic programming: closed minimum-cost lumen / outer contours. */
 #include <limits.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,6 +276,8 @@ typedef struct seg_state {
     double *prof;       /* n_s * n_r angular mean profiles (no calcium) */
     double *prof_s;     /* same, smoothed along the vessel */
     double *lev;        /* n_s * 3 fitted levels, then their running median */
+    double *fit_r;      /* n_s * 2 (lumen, outer) radii of the level fit */
+    double *normal;     /* n_s * 12: per-station normal equations (3x3 + 3) */
     vflow_contours *out;
 } seg_state;
 
@@ -1011,6 +1012,83 @@ static int median_levels(seg_state *st)
     return 0;
 }
 
+/* Alternating fit, radii step: per station (rl, ro) with levels fixed;
+ * stores the station's normal equations of the levels for those radii. */
+static void pass_fit_radii(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    for (size_t s = begin; s < end; s++) {
+        const double *lev = st->lev + 3 * s;
+        double rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
+        size_t n = fit_length(st, rbar);
+        const double *prof = st->prof_s + s * st->n_r;
+        double *ne = st->normal + 12 * s;
+        memset(ne, 0, 12 * sizeof *ne);
+        if (!(isfinite(lev[0]) && isfinite(lev[1]) && isfinite(lev[2])))
+            continue;
+        fit_result fr;
+        fit_radii_lev(st, prof, n, rbar, st->sigma, lev, &fr);
+        st->fit_r[2 * s] = fr.rl;
+        st->fit_r[2 * s + 1] = fr.ro;
+        for (size_t j = 0; j < n; j++) {
+            double x = (double)j * st->dr / st->sigma;
+            double c[3] = {1.0, disk_lookup(&st->tab, x, fr.ro / st->sigma),
+                           disk_lookup(&st->tab, x, fr.rl / st->sigma)};
+            for (int p = 0; p < 3; p++) {
+                ne[9 + p] += c[p] * prof[j];
+                for (int q = 0; q < 3; q++)
+                    ne[3 * p + q] += c[p] * c[q];
+            }
+        }
+    }
+}
+
+/* Alternating fit, levels step: levels shared by the stations within
+ * +-3 mm, by pooled linear least squares (the pooled fit is what removes
+ * the noise-driven lumen/wall trade-off of single-station fits). */
+static void levels_pooled(seg_state *st)
+{
+    size_t n = st->n_s;
+    double ds = n > 1 ? fabs(st->polar->frames[n - 1].s_mm -
+                             st->polar->frames[0].s_mm) / (double)(n - 1)
+                      : 1.0;
+    long half = ds > 0.0 ? (long)ceil(3.0 / ds) : 0;
+    for (size_t s = 0; s < n; s++) {
+        double m[3][3] = {{0}}, b[3] = {0}, a[3];
+        for (long d = -half; d <= half; d++) {
+            long t = (long)s + d;
+            if (t < 0 || t >= (long)n)
+                continue;
+            const double *ne = st->normal + 12 * (size_t)t;
+            for (int p = 0; p < 3; p++) {
+                b[p] += ne[9 + p];
+                for (int q = 0; q < 3; q++)
+                    m[p][q] += ne[3 * p + q];
+            }
+        }
+        if (!(m[0][0] > 0.0))
+            continue;
+        for (int p = 0; p < 3; p++)
+            m[p][p] += 1e-9 * (m[0][0] + 1.0);
+        for (int p = 0; p < 3; p++)
+            for (int q = p + 1; q < 3; q++) {
+                double f = m[q][p] / m[p][p];
+                for (int r = p; r < 3; r++)
+                    m[q][r] -= f * m[p][r];
+                b[q] -= f * b[p];
+            }
+        for (int p = 2; p >= 0; p--) {
+            double v = b[p];
+            for (int q = p + 1; q < 3; q++)
+                v -= m[p][q] * a[q];
+            a[p] = v / m[p][p];
+        }
+        if (a[2] > 0.0 && a[1] >= 0.0 && isfinite(a[0]))
+            memcpy(st->lev + 3 * s, a, sizeof a);
+    }
+}
+
 /* Pass 3 (per station): blur-bias correction of the lumen, outer wall,
  * nesting and the |dr| bound; writes the contours. */
 static void pass_final(void *user, size_t begin, size_t end, unsigned w)
@@ -1151,7 +1229,9 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     st.rl_raw = malloc(st.n_s * st.n_a * sizeof *st.rl_raw);
     st.out = vflow_contours_create(st.n_s, st.n_a, err);
     st.prof = malloc(2 * st.n_s * st.n_r * sizeof *st.prof);
-    st.lev = malloc(3 * st.n_s * sizeof *st.lev);
+    st.lev = malloc(17 * st.n_s * sizeof *st.lev);
+    st.fit_r = st.lev != NULL ? st.lev + 3 * st.n_s : NULL;
+    st.normal = st.lev != NULL ? st.lev + 5 * st.n_s : NULL;
     st.prof_s = st.prof != NULL ? st.prof + st.n_s * st.n_r : NULL;
     if (st.edge == NULL || st.edge_s == NULL || st.lum_level == NULL ||
         st.ub == NULL || st.rl_raw == NULL || st.out == NULL ||
@@ -1226,6 +1306,11 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
         if ((rc = median_levels(&st)) < 0) {
             rc = vflow_error_set(err, rc, "out of memory (levels)");
             goto fail;
+        }
+        for (int it = 0; it < 3; it++) {
+            if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_fit_radii, &st)) < 0)
+                goto cancelled;
+            levels_pooled(&st);
         }
     }
     if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_final, &st)) < 0)
