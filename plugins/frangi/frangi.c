@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Stage `frangi`: multi-scale Frangi vesselness (MICCAI 1998) on a volume,
+ * whole or inside a padded box around given points. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frangi.h"
+#include "vflow/volume.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&        \
+    !defined(__SANITIZE_ADDRESS__)
+#define VFLOW_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define VFLOW_HOT
+#endif
+
+void vflow_frangi_voxel(float xx, float xy, float xz, float yy, float yz,
+                        float zz, float ka, float kb, bool bright,
+                        float *shape, float *s2)
+{
+    *shape = vflow_frangi_shape(xx, xy, xz, yy, yz, zz, ka, kb,
+                                bright ? 1.0f : -1.0f, s2);
+}
+
+static inline uint32_t float_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static inline float bits_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Packs the deferred per-voxel factors: 16-bit shape, bfloat16 S. */
+static inline uint32_t pack_pending(float shape, float s)
+{
+    union { float f; uint32_t u; } b = {.f = s};
+    uint32_t sb = (b.u + 0x7fffu + ((b.u >> 16) & 1u)) >> 16; /* RNE */
+    uint32_t q = (uint32_t)(shape * 65535.0f + 0.5f);
+    return (q << 16) | sb;
+}
+
+static inline void unpack_pending(uint32_t w, float *shape, float *s)
+{
+    union { float f; uint32_t u; } b = {.u = (w & 0xffffu) << 16};
+    *s = b.f;
+    *shape = (float)(w >> 16) * (1.0f / 65535.0f);
+}
+
+typedef struct frangi_run {
+    const vflow_volume *vol;
+    vflow_box box;
+    float ka, kb, kc;          /* 1/(2 alpha^2), 1/(2 beta^2), 1/(2 c^2) */
+    bool bright, deferred;
+    uint8_t scale_index;
+    float *v;                  /* vesselness, full grid */
+    uint8_t *best;             /* scale index of the maximum, full grid */
+    uint32_t *pending;         /* deferred factors, full grid */
+    float *worker_max_s2;      /* per worker */
+} frangi_run;
+
+/* v = max(v, vs), remembering the scale index of the maximum. Arithmetic
+ * blends with b in {0, 1} (exact for finite values) instead of selects:
+ * GCC turns selects on memory into conditional stores, which it will not
+ * vectorise. */
+static inline void keep_max(float *v, uint8_t *best, float vs, uint8_t si)
+{
+    float old = *v;
+    float b = vs > old ? 1.0f : 0.0f;
+    *v = b * vs + (1.0f - b) * old;
+    unsigned bi = (unsigned)b;
+    *best = (uint8_t)(bi * si + (1u - bi) * *best);
+}
+
+/* One row of one slice: shape and S^2 per voxel, then either the final V
+ * (c known) or the packed factors (c deferred). Written branch-free so the
+ * loop vectorises. */
+static inline float frangi_row(const frangi_run *r, const float *const h[6],
+                               size_t o, size_t g, size_t nx)
+{
+    const float *hxx = h[VFLOW_H_XX] + o, *hxy = h[VFLOW_H_XY] + o;
+    const float *hxz = h[VFLOW_H_XZ] + o, *hyy = h[VFLOW_H_YY] + o;
+    const float *hyz = h[VFLOW_H_YZ] + o, *hzz = h[VFLOW_H_ZZ] + o;
+    const float ka = r->ka, kb = r->kb, kc = r->kc;
+    const float sign = r->bright ? 1.0f : -1.0f;
+    /* Running max of S^2 on its bit pattern: S^2 >= 0 orders like an
+     * unsigned integer, and an integer max reduction vectorises (a float
+     * one would need -ffinite-math-only). */
+    uint32_t mx = 0;
+    if (r->deferred) {
+        uint32_t *restrict pend = r->pending + g;
+        for (size_t x = 0; x < nx; x++) {
+            float s2;
+            float sh = vflow_frangi_shape(hxx[x], hxy[x], hxz[x], hyy[x],
+                                          hyz[x], hzz[x], ka, kb, sign, &s2);
+            uint32_t sb = float_bits(s2);
+            mx = sb > mx ? sb : mx;
+            pend[x] = pack_pending(sh, sqrtf(s2));
+        }
+        return bits_float(mx);
+    }
+    float *restrict v = r->v + g;
+    uint8_t *restrict best = r->best + g;
+    const uint8_t si = r->scale_index;
+    for (size_t x = 0; x < nx; x++) {
+        float s2;
+        float sh = vflow_frangi_shape(hxx[x], hxy[x], hxz[x], hyy[x], hyz[x],
+                                      hzz[x], ka, kb, sign, &s2);
+        uint32_t sb = float_bits(s2);
+        mx = sb > mx ? sb : mx;
+        float vs = sh * (1.0f - vflow_exp_neg(-s2 * kc));
+        keep_max(&v[x], &best[x], vs, si);
+    }
+    return bits_float(mx);
+}
+
+VFLOW_HOT
+static void frangi_slice(void *user, size_t k,
+                         const float *const h[VFLOW_H_COUNT], unsigned worker)
+{
+    frangi_run *r = user;
+    size_t nx = r->box.hi[0] - r->box.lo[0], ny = r->box.hi[1] - r->box.lo[1];
+    float mx = r->worker_max_s2[worker];
+    for (size_t y = 0; y < ny; y++) {
+        size_t g = vflow_volume_index(r->vol, r->box.lo[0], r->box.lo[1] + y, k);
+        float m = frangi_row(r, h, y * nx, g, nx);
+        mx = m > mx ? m : mx;
+    }
+    r->worker_max_s2[worker] = mx;
+}
+
+/* Second pass of a deferred scale: V from the packed factors and c. */
+VFLOW_HOT
+static void frangi_fold(void *user, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    frangi_run *r = user;
+    size_t nx = r->box.hi[0] - r->box.lo[0];
+    for (size_t s = begin; s < end; s++) {
+        size_t k = r->box.lo[2] + s / (r->box.hi[1] - r->box.lo[1]);
+        size_t y = r->box.lo[1] + s % (r->box.hi[1] - r->box.lo[1]);
+        size_t g = vflow_volume_index(r->vol, r->box.lo[0], y, k);
+        const uint32_t *restrict pend = r->pending + g;
+        float *restrict v = r->v + g;
+        uint8_t *restrict best = r->best + g;
+        const float kc = r->kc;
+        const uint8_t si = r->scale_index;
+        for (size_t x = 0; x < nx; x++) {
+            float shape, sv;
+            unpack_pending(pend[x], &shape, &sv);
+            float vs = shape * (1.0f - vflow_exp_neg(-sv * sv * kc));
+            keep_max(&v[x], &best[x], vs, si);
+        }
+    }
+}
+
+static int check_outputs(const vflow_volume *vol, const vflow_volume *v,
+                         const vflow_volume *sc, vflow_error *err)
+{
+    const vflow_volume *outs[2] = {v, sc};
+    for (int i = 0; i < 2; i++) {
+        if (outs[i] == NULL)
+            continue;
+        if (outs[i]->dtype != VFLOW_DTYPE_F32 ||
+            memcmp(outs[i]->dims, vol->dims, sizeof vol->dims) != 0)
+            return vflow_error_set(err, VFLOW_EINVAL,
+                                   "vesselness outputs must be f32 volumes "
+                                   "on the input grid");
+    }
+    return v == NULL ? vflow_error_set(err, VFLOW_EINVAL,
+                                       "vesselness output missing")
+                     : 0;
+}
+
+static int check_sigmas(const double *sigma_mm, size_t n, vflow_error *err)
+{
+    if (n == 0 || n > 255)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "need 1 to 255 scales (got %zu)", n);
+    for (size_t s = 0; s < n; s++)
+        if (!(sigma_mm[s] > 0.0) || !isfinite(sigma_mm[s]))
+            return vflow_error_set(err, VFLOW_EINVAL,
+                                   "scale %zu is %g mm; scales must be > 0",
+                                   s, sigma_mm[s]);
+    return 0;
+}
+
+/* One scale: stream the Hessian, then (deferred c) fold with c known. */
+static int frangi_scale(vflow_ctx *ctx, frangi_run *r, double sigma,
+                        const vflow_frangi_params *p, unsigned nw,
+                        vflow_error *err)
+{
+    for (unsigned w = 0; w < nw; w++)
+        r->worker_max_s2[w] = 0.0f;
+    bool clamped = false;
+    int rc = vflow_hessian_scan(ctx, r->vol, &r->box, sigma, frangi_slice, r,
+                                &clamped, err);
+    if (rc < 0)
+        return rc;
+    if (clamped && ctx != NULL)
+        vflow_log(ctx, VFLOW_LOG_WARN,
+                  "scale %g mm is below ~0.75 voxel on some axis; the "
+                  "smoothing there is clamped to %g voxel",
+                  sigma, VFLOW_GAUSS1D_MIN_SMOOTH);
+    if (!r->deferred)
+        return 0;
+    float mx = 0.0f;
+    for (unsigned w = 0; w < nw; w++)
+        mx = r->worker_max_s2[w] > mx ? r->worker_max_s2[w] : mx;
+    double c = 0.5 * sqrt((double)mx);   /* half the maximum norm */
+    r->kc = c > 0.0 ? (float)(1.0 / (2.0 * c * c)) : 0.0f;
+    if (ctx != NULL)
+        vflow_log(ctx, VFLOW_LOG_DEBUG, "sigma %g mm: c = %g", sigma, c);
+    (void)p;
+    size_t rows = (r->box.hi[1] - r->box.lo[1]) * (r->box.hi[2] - r->box.lo[2]);
+    return vflow_hessian_parallel(ctx, rows, 64, frangi_fold, r);
+}
+
+static void write_scale(const frangi_run *r, vflow_volume *scale,
+                        const double *sigma_mm)
+{
+    float *sc = scale->data;
+    for (size_t k = r->box.lo[2]; k < r->box.hi[2]; k++)
+        for (size_t y = r->box.lo[1]; y < r->box.hi[1]; y++) {
+            size_t g = vflow_volume_index(r->vol, 0, y, k);
+            for (size_t x = r->box.lo[0]; x < r->box.hi[0]; x++)
+                sc[g + x] = r->v[g + x] > 0.0f
+                                ? (float)sigma_mm[r->best[g + x]]
+                                : 0.0f;
+        }
+}
+
+int vflow_frangi_compute(vflow_ctx *ctx, const vflow_volume *vol,
+                         const vflow_box *box, const double *sigma_mm,
+                         size_t n_sigma, const vflow_frangi_params *p,
+                         vflow_volume *vesselness, vflow_volume *scale,
+                         vflow_error *err)
+{
+    int rc = check_outputs(vol, vesselness, scale, err);
+    if (rc == 0)
+        rc = check_sigmas(sigma_mm, n_sigma, err);
+    if (rc == 0 && (!(p->alpha > 0.0) || !(p->beta > 0.0)))
+        rc = vflow_error_set(err, VFLOW_EINVAL,
+                             "alpha and beta must be > 0 (got %g, %g)",
+                             p->alpha, p->beta);
+    if (rc < 0)
+        return rc;
+    size_t n = vflow_volume_voxel_count(vol);
+    unsigned nw = vflow_hessian_workers(ctx);
+    frangi_run r = {
+        .vol = vol, .box = *box, .bright = p->bright,
+        .ka = (float)(1.0 / (2.0 * p->alpha * p->alpha)),
+        .kb = (float)(1.0 / (2.0 * p->beta * p->beta)),
+        .kc = p->c > 0.0 ? (float)(1.0 / (2.0 * p->c * p->c)) : 0.0f,
+        .deferred = !(p->c > 0.0), .v = vesselness->data};
+    r.best = calloc(n, 1);
+    r.worker_max_s2 = calloc(nw, sizeof(float));
+    uint32_t *own = NULL;
+    if (r.deferred)
+        r.pending = scale != NULL ? scale->data
+                                  : (own = malloc(n * sizeof(uint32_t)));
+    if (r.best == NULL || r.worker_max_s2 == NULL ||
+        (r.deferred && r.pending == NULL)) {
+        rc = vflow_error_set(err, VFLOW_ENOMEM,
+                             "out of memory for vesselness (%zu voxels)", n);
+        goto done;
+    }
+    for (size_t s = 0; s < n_sigma && rc == 0; s++) {
+        r.scale_index = (uint8_t)s;
+        rc = frangi_scale(ctx, &r, sigma_mm[s], p, nw, err);
+        if (ctx != NULL)
+            vflow_progress(ctx, (double)(s + 1) / (double)n_sigma);
+    }
+    if (rc == 0 && scale != NULL)
+        write_scale(&r, scale, sigma_mm);
+done:
+    free(own);
+    free(r.best);
+    free(r.worker_max_s2);
+    return rc;
+}
+
+/* ------------------------------------------------------------- stage */
+
+typedef struct frangi_priv {
+    vflow_float_list scales_mm;
+    double alpha, beta, c;
+    bool bright;
+    double roi_pad_mm;
+} frangi_priv;
+
+/* Scales from an optional `scales` table (column sigma_mm) override the
+ * parameter, so an estimator stage can derive them from the data. */
+static int pick_scales(const frangi_priv *fp, vflow_io *io, double *sig,
+                       size_t *n, vflow_error *err)
+{
+    vflow_table *t = vflow_io_table(io, "scales");
+    if (t == NULL) {
+        *n = fp->scales_mm.count;
+        memcpy(sig, fp->scales_mm.values, *n * sizeof *sig);
+        return 0;
+    }
+    const double *col = vflow_table_column(t, "sigma_mm");
+    if (col == NULL || t->n_rows == 0 || t->n_rows > VFLOW_FLOAT_LIST_MAX)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "input 'scales' needs a column 'sigma_mm' "
+                               "with 1 to %d rows",
+                               VFLOW_FLOAT_LIST_MAX);
+    *n = t->n_rows;
+    memcpy(sig, col, *n * sizeof *sig);
+    return 0;
+}
+
+static int frangi_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
+                            vflow_error *err)
+{
+    const frangi_priv *fp = priv;
+    const vflow_volume *vol = vflow_io_volume(io, "volume");
+    const vflow_points *roi = vflow_io_points(io, "roi");
+    double sig[VFLOW_FLOAT_LIST_MAX];
+    size_t n_sig = 0;
+    vflow_box box;
+    int rc = pick_scales(fp, io, sig, &n_sig, err);
+    if (rc < 0)
+        return rc;
+    if (roi != NULL)
+        rc = vflow_box_from_points(vol, roi, fp->roi_pad_mm, &box, err);
+    else
+        vflow_box_full(vol, &box);
+    if (rc < 0)
+        return rc;
+    vflow_volume *v = NULL, *sc = NULL;
+    rc = vflow_vesselness_make_outputs(vol, &v, &sc, err);
+    if (rc < 0)
+        return rc;
+    vflow_frangi_params p = {fp->alpha, fp->beta, fp->c, fp->bright};
+    rc = vflow_frangi_compute(ctx, vol, &box, sig, n_sig, &p, v, sc, err);
+    if (rc < 0) {
+        vflow_object_release(&v->base);
+        vflow_object_release(&sc->base);
+        return rc;
+    }
+    rc = vflow_io_set_output(io, "vesselness", &v->base);
+    int rc2 = vflow_io_set_output(io, "scale", &sc->base);
+    return rc < 0 ? rc : rc2;
+}
+
+static const vflow_port_desc frangi_inputs[] = {
+    {"volume", VFLOW_TYPE_VOLUME, false, "image, any dtype (CT in HU, MR...)"},
+    {"roi", VFLOW_TYPE_POINTS, true,
+     "compute only in the box around these world points, padded by "
+     "roi_pad_mm"},
+    {"scales", VFLOW_TYPE_TABLE, true,
+     "overrides scales_mm: column 'sigma_mm' (e.g. from a radius "
+     "estimator)"},
+};
+
+static const vflow_port_desc frangi_outputs[] = {
+    {"vesselness", VFLOW_TYPE_VOLUME, false,
+     "f32 Frangi vesselness in [0, 1), max over scales (not rescaled)"},
+    {"scale", VFLOW_TYPE_VOLUME, false,
+     "f32 sigma (mm) of the best scale; a bright tube of radius r peaks "
+     "near sigma = r / sqrt(2); 0 where vesselness is 0"},
+};
+
+static const vflow_param_desc frangi_params[] = {
+    {"scales_mm", VFLOW_PARAM_FLOAT_LIST, offsetof(frangi_priv, scales_mm),
+     "[0.5, 1.0, 1.5]", 1e-3, 1e3, NULL,
+     "Gaussian sigmas in mm (per-axis voxels = sigma / spacing); choose "
+     "about r / sqrt(2) for the vessel radii r you expect", false},
+    {"alpha", VFLOW_PARAM_FLOAT, offsetof(frangi_priv, alpha), "0.5", 1e-3,
+     10.0, NULL, "Frangi alpha: sensitivity to Ra = |l2|/|l3| (plates)",
+     false},
+    {"beta", VFLOW_PARAM_FLOAT, offsetof(frangi_priv, beta), "0.5", 1e-3,
+     10.0, NULL, "Frangi beta: sensitivity to Rb (blobs)", false},
+    {"c", VFLOW_PARAM_FLOAT, offsetof(frangi_priv, c), "0", VFLOW_UNBOUNDED,
+     NULL,
+     "structureness scale, in units of the image intensity (sigma^2 x "
+     "Hessian); <= 0: half the maximum Hessian Frobenius norm per scale",
+     false},
+    {"bright", VFLOW_PARAM_BOOL, offsetof(frangi_priv, bright), "true",
+     VFLOW_UNBOUNDED, NULL, "true: bright vessels (contrast CTA, MRA)",
+     false},
+    {"roi_pad_mm", VFLOW_PARAM_FLOAT, offsetof(frangi_priv, roi_pad_mm),
+     "20", 0.0, 1e4, NULL,
+     "padding (mm) of the box around the roi points", false},
+};
+
+const vflow_stage_desc vflow_stage_frangi = {
+    VFLOW_STAGE_HEADER,
+    .flags = VFLOW_STAGE_DETERMINISTIC | VFLOW_STAGE_THREAD_SAFE,
+    .name = "frangi",
+    .version = "1.0.0",
+    .summary = "multi-scale Frangi vesselness (Frangi et al., MICCAI 1998)",
+    .license = "BSD-3-Clause",
+    .inputs = frangi_inputs,
+    .n_inputs = VFLOW_COUNT(frangi_inputs),
+    .outputs = frangi_outputs,
+    .n_outputs = VFLOW_COUNT(frangi_outputs),
+    .params = frangi_params,
+    .n_params = VFLOW_COUNT(frangi_params),
+    .priv_size = sizeof(frangi_priv),
+    .run = frangi_run_stage,
+};

@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Recursive Gaussian derivatives, a streaming slab engine for the
+ * scale-normalised Hessian, and closed-form symmetric 3x3 eigenvalues. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hessian.h"
+#include "vflow/volume.h"
+
+/* Hot loops get an AVX2/FMA clone picked at load time on x86-64 (GCC
+ * function multi-versioning); other targets use the portable build. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&        \
+    !defined(__SANITIZE_ADDRESS__)
+#define VFLOW_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define VFLOW_HOT
+#endif
+
+size_t vflow_gauss1d_scratch(size_t n_times_w, size_t w)
+{
+    return n_times_w + 8 * w;
+}
+
+/* --------------------------------------------------- 1-D recursive part */
+
+/*
+ * Deriche's fit of exp(-x^2/2) for x >= 0 by two damped cosine/sine pairs
+ * (Deriche 1993, table for the Gaussian; max error 5e-4 of the peak):
+ *   f(x) = (a0 cos(w0 x) + a1 sin(w0 x)) exp(-b0 x)
+ *        + (c0 cos(w1 x) + c1 sin(w1 x)) exp(-b1 x).
+ */
+static const double DERICHE_A0 = 1.680, DERICHE_A1 = 3.735;
+static const double DERICHE_B0 = 1.783, DERICHE_W0 = 0.6318;
+static const double DERICHE_C0 = -0.6803, DERICHE_C1 = -0.2598;
+static const double DERICHE_B1 = 1.723, DERICHE_W1 = 1.997;
+
+static double deriche_fit(double x)
+{
+    return (DERICHE_A0 * cos(DERICHE_W0 * x) + DERICHE_A1 * sin(DERICHE_W0 * x)) *
+               exp(-DERICHE_B0 * x) +
+           (DERICHE_C0 * cos(DERICHE_W1 * x) + DERICHE_C1 * sin(DERICHE_W1 * x)) *
+               exp(-DERICHE_B1 * x);
+}
+
+/*
+ * Recursive coefficients for sigma: the causal part h+(n) = f(n/sigma),
+ * n >= 0, has the four poles exp((-b +- i w)/sigma); its denominator D(z)
+ * is the product of (1 - p z^-1) and its numerator the first four terms of
+ * D(z) H+(z). The anti-causal part h-(n) = f(|n|/sigma), n < 0, shares D
+ * and has numerator m_k = n_k - d_k h+(0). Coefficients are normalised so
+ * that the whole kernel sums to one.
+ */
+static void deriche_coefficients(vflow_gauss1d *f, double sigma)
+{
+    double pr[4], pi[4];
+    const double b[2] = {DERICHE_B0, DERICHE_B1}, w[2] = {DERICHE_W0, DERICHE_W1};
+    for (int i = 0; i < 2; i++) {
+        double mag = exp(-b[i] / sigma), ang = w[i] / sigma;
+        pr[2 * i] = pr[2 * i + 1] = mag * cos(ang);
+        pi[2 * i] = mag * sin(ang);
+        pi[2 * i + 1] = -pi[2 * i];
+    }
+    /* D(z) = prod (1 - p z^-1): complex polynomial product, real result. */
+    double dr[5] = {1, 0, 0, 0, 0}, di[5] = {0, 0, 0, 0, 0};
+    for (int p = 0; p < 4; p++)
+        for (int k = p + 1; k >= 1; k--) {
+            double r = dr[k] - (pr[p] * dr[k - 1] - pi[p] * di[k - 1]);
+            double im = di[k] - (pr[p] * di[k - 1] + pi[p] * dr[k - 1]);
+            dr[k] = r;
+            di[k] = im;
+        }
+    double h[4], num[4], den = 0.0;
+    for (int k = 0; k < 4; k++)
+        h[k] = deriche_fit((double)k / sigma);
+    for (int k = 0; k < 4; k++) {
+        num[k] = 0.0;
+        for (int j = 0; j <= k; j++)
+            num[k] += dr[j] * h[k - j];
+    }
+    double n1 = 0.0, m1 = 0.0, d1 = 0.0, m[5];
+    for (int k = 0; k < 5; k++) {
+        d1 += dr[k];
+        m[k] = (k < 4 ? num[k] : 0.0) - dr[k] * h[0];
+    }
+    for (int k = 0; k < 4; k++)
+        n1 += num[k];
+    for (int k = 1; k <= 4; k++)
+        m1 += m[k];
+    /* Sum of the kernel = H+(1) + H-(1) = (N(1) + M(1)) / D(1). */
+    den = (n1 + m1) / d1;
+    for (int k = 0; k < 4; k++) {
+        f->n[k] = (float)(num[k] / den);
+        f->m[k] = (float)(m[k + 1] / den);
+        f->d[k] = (float)dr[k + 1];
+    }
+    f->causal_gain = (float)(n1 / den / d1);
+    f->anti_gain = (float)(m1 / den / d1);
+}
+
+/* Smallest t with the kernel mass beyond |n| > t below 1e-4. */
+static size_t deriche_tail(double sigma)
+{
+    double total = 0.0, outside;
+    size_t r = (size_t)ceil(12.0 * sigma) + 8;
+    for (size_t k = 0; k <= r; k++)
+        total += (k ? 2.0 : 1.0) * fabs(deriche_fit((double)k / sigma));
+    outside = 0.0;
+    for (size_t t = r; t > 0; t--) {
+        outside += 2.0 * fabs(deriche_fit((double)t / sigma));
+        if (outside >= 1e-4 * total)
+            return t;
+    }
+    return 0;
+}
+
+int vflow_gauss1d_init(vflow_gauss1d *f, int order, double sigma, double gain,
+                       vflow_error *err)
+{
+    if (!(sigma > 0.0) || !isfinite(sigma) || order < 0 || order > 2)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "Gaussian derivative needs sigma > 0 and "
+                               "order 0..2 (got sigma %g, order %d)",
+                               sigma, order);
+    memset(f, 0, sizeof *f);
+    f->order = order;
+    f->sigma = sigma;
+    f->gain = (float)gain;
+    /* Variance a difference stencil contributes (see hessian.h). */
+    double stencil_var = order == 0 ? 0.0 : order == 1 ? 1.0 / 3.0 : 1.0 / 6.0;
+    double want = sigma * sigma - stencil_var;
+    double minv = VFLOW_GAUSS1D_MIN_SMOOTH * VFLOW_GAUSS1D_MIN_SMOOTH;
+    f->smooth = sqrt(want > minv ? want : minv);
+    deriche_coefficients(f, f->smooth);
+    f->halo = deriche_tail(f->smooth) + (size_t)order;
+    return 0;
+}
+
+/* Row k of the difference stencil of src (constant extension) times gain. */
+static inline void stencil_row(const vflow_gauss1d *f, const float *restrict src,
+                               float *restrict out, size_t k, size_t n,
+                               size_t w)
+{
+    const float *lo = src + (k > 0 ? k - 1 : 0) * w;
+    const float *mid = src + k * w;
+    const float *hi = src + (k + 1 < n ? k + 1 : n - 1) * w;
+    const float g = f->gain;
+    if (f->order == 0)
+        for (size_t l = 0; l < w; l++)
+            out[l] = g * mid[l];
+    else if (f->order == 1)
+        for (size_t l = 0; l < w; l++)
+            out[l] = 0.5f * g * (hi[l] - lo[l]);
+    else
+        for (size_t l = 0; l < w; l++)
+            out[l] = g * (hi[l] - 2.0f * mid[l] + lo[l]);
+}
+
+/* y = c0 x0 + c1 x1 + c2 x2 + c3 x3 - d0 y1 - d1 y2 - d2 y3 - d3 y4 over
+ * w lanes: one step of a 4th-order recursion (either direction). */
+static inline void recursion4(float *restrict y, const float *const x[4],
+                              const float *const yp[4], const float c[4],
+                              const float d[4], size_t w)
+{
+    const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+    const float *y1 = yp[0], *y2 = yp[1], *y3 = yp[2], *y4 = yp[3];
+    const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+    const float d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3];
+    for (size_t l = 0; l < w; l++)
+        y[l] = c0 * x0[l] + c1 * x1[l] + c2 * x2[l] + c3 * x3[l] -
+               (d0 * y1[l] + d1 * y2[l] + d2 * y3[l] + d3 * y4[l]);
+}
+
+VFLOW_HOT
+void vflow_gauss1d_apply(const vflow_gauss1d *f, const float *src, float *dst,
+                         size_t n, size_t w, float *scratch)
+{
+    if (n == 0 || w == 0)
+        return;
+    /* scratch: x (n rows), two edge rows, four anti-causal output rows. */
+    float *x = scratch, *xe0 = x + n * w, *xe1 = xe0 + w, *ring = xe1 + w;
+    float *ye0 = ring + 4 * w, *ye1 = ye0 + w;
+    for (size_t k = 0; k < n; k++)
+        stencil_row(f, src, x + k * w, k, n, w);
+    /* Constant extension beyond both ends: x continues its end value for
+     * smoothing, and is zero for a derivative (difference of a constant);
+     * each pass starts in its steady state for that input (exact). */
+    for (size_t l = 0; l < w; l++) {
+        float u0 = f->order == 0 ? x[l] : 0.0f;
+        float u1 = f->order == 0 ? x[(n - 1) * w + l] : 0.0f;
+        xe0[l] = u0;
+        xe1[l] = u1;
+        ye0[l] = u0 * f->causal_gain;
+        ye1[l] = u1 * f->anti_gain;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const float *xs[4], *ys[4];
+        for (size_t j = 0; j < 4; j++)
+            xs[j] = k >= j ? x + (k - j) * w : xe0;
+        for (size_t j = 0; j < 4; j++)
+            ys[j] = k >= j + 1 ? dst + (k - j - 1) * w : ye0;
+        recursion4(dst + k * w, xs, ys, f->n, f->d, w);
+    }
+    /* Anti-causal pass into a ring of four rows, added to the causal one. */
+    for (size_t k = n; k-- > 0;) {
+        const float *xs[4], *ys[4];
+        for (size_t j = 0; j < 4; j++) {
+            size_t kk = k + j + 1;
+            xs[j] = kk < n ? x + kk * w : xe1;
+            ys[j] = kk < n ? ring + (kk % 4) * w : ye1;
+        }
+        float *y = ring + (k % 4) * w;
+        recursion4(y, xs, ys, f->m, f->d, w);
+        float *out = dst + k * w;
+        for (size_t l = 0; l < w; l++)
+            out[l] += y[l];
+    }
+}
+
+/* ---------------------------------------------------------------- eigen */
+
+void vflow_eig3_sym(float xx, float xy, float xz, float yy, float yz, float zz,
+                    float e[3])
+{
+    vflow_eig3_sym_inline(xx, xy, xz, yy, yz, zz, &e[0], &e[1], &e[2]);
+}
+
+void vflow_eig3_sym_ref(const double A[3][3], double e[3])
+{
+    double q = (A[0][0] + A[1][1] + A[2][2]) / 3.0;
+    double off = A[0][1] * A[0][1] + A[0][2] * A[0][2] + A[1][2] * A[1][2];
+    double a = A[0][0] - q, b = A[1][1] - q, c = A[2][2] - q;
+    double p = sqrt((a * a + b * b + c * c + 2.0 * off) / 6.0);
+    if (p == 0.0) {
+        e[0] = e[1] = e[2] = q;
+        return;
+    }
+    double det = a * (b * c - A[1][2] * A[1][2]) -
+                 A[0][1] * (A[0][1] * c - A[1][2] * A[0][2]) +
+                 A[0][2] * (A[0][1] * A[1][2] - b * A[0][2]);
+    double r = det / (2.0 * p * p * p);
+    r = r < -1.0 ? -1.0 : (r > 1.0 ? 1.0 : r);
+    double phi = acos(r) / 3.0;
+    e[0] = q + 2.0 * p * cos(phi);
+    e[2] = q + 2.0 * p * cos(phi + 2.0 * M_PI / 3.0);
+    e[1] = 3.0 * q - e[0] - e[2];
+}
+
+/* ------------------------------------------------------------ volumes */
+
+void vflow_box_full(const vflow_volume *vol, vflow_box *box)
+{
+    for (int a = 0; a < 3; a++) {
+        box->lo[a] = 0;
+        box->hi[a] = vol->dims[a];
+    }
+}
+
+int vflow_box_from_points(const vflow_volume *vol, const vflow_points *pts,
+                          double pad_mm, vflow_box *box, vflow_error *err)
+{
+    double lo[3] = {INFINITY, INFINITY, INFINITY};
+    double hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+    if (pts == NULL || pts->count == 0)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "region of interest needs at least one point");
+    for (size_t p = 0; p < pts->count; p++) {
+        double ijk[3];
+        vflow_volume_world_to_index(vol, pts->items[p].xyz, ijk);
+        for (int a = 0; a < 3; a++) {
+            if (!isfinite(ijk[a]))
+                return vflow_error_set(err, VFLOW_EINVAL,
+                                       "point '%s' has non-finite coordinates",
+                                       pts->items[p].name);
+            lo[a] = fmin(lo[a], ijk[a]);
+            hi[a] = fmax(hi[a], ijk[a]);
+        }
+    }
+    for (int a = 0; a < 3; a++) {
+        double pad = ceil(pad_mm / vol->spacing[a]);
+        double l = floor(lo[a] - pad), h = ceil(hi[a] + pad) + 1.0;
+        if (h <= 0.0 || l >= (double)vol->dims[a])
+            return vflow_error_set(
+                err, VFLOW_EINVAL,
+                "region of interest (points padded by %g mm) lies outside "
+                "the image on voxel axis %d (%.1f..%.1f, image 0..%zu)",
+                pad_mm, a, lo[a], hi[a], vol->dims[a] - 1);
+        box->lo[a] = l < 0.0 ? 0 : (size_t)l;
+        box->hi[a] = h > (double)vol->dims[a] ? vol->dims[a] : (size_t)h;
+    }
+    return 0;
+}
+
+void vflow_volume_row_f32(const vflow_volume *vol, size_t i0, size_t i1,
+                          size_t j, size_t k, float *out)
+{
+    size_t base = vflow_volume_index(vol, i0, j, k), n = i1 - i0;
+#define ROW_CASE(T)                                                           \
+    {                                                                         \
+        const T *s = (const T *)vol->data + base;                            \
+        for (size_t i = 0; i < n; i++)                                        \
+            out[i] = (float)s[i];                                             \
+    }                                                                         \
+    break
+    switch (vol->dtype) {
+    case VFLOW_DTYPE_U8: ROW_CASE(uint8_t);
+    case VFLOW_DTYPE_I8: ROW_CASE(int8_t);
+    case VFLOW_DTYPE_I16: ROW_CASE(int16_t);
+    case VFLOW_DTYPE_U16: ROW_CASE(uint16_t);
+    case VFLOW_DTYPE_I32: ROW_CASE(int32_t);
+    case VFLOW_DTYPE_U32: ROW_CASE(uint32_t);
+    case VFLOW_DTYPE_F32: ROW_CASE(float);
+    case VFLOW_DTYPE_F64: ROW_CASE(double);
+    default:
+        memset(out, 0, n * sizeof *out);
+    }
+#undef ROW_CASE
+}
+
+/* Allocates the two f32 outputs on vol's grid (zeroed). */
+int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
+                                  vflow_volume **sc, vflow_error *err)
+{
+    *v = vflow_volume_create_like(vol, VFLOW_DTYPE_F32, err);
+    *sc = *v != NULL ? vflow_volume_create_like(vol, VFLOW_DTYPE_F32, err)
+                     : NULL;
+    if (*v == NULL || *sc == NULL) {
+        vflow_object_release(&(*v)->base);
+        *v = NULL;
+        return err != NULL && err->code < 0 ? err->code : VFLOW_ENOMEM;
+    }
+    (*v)->modality = vol->modality;
+    (*sc)->modality = VFLOW_MODALITY_UNKNOWN;
+    return 0;
+}
+
+unsigned vflow_hessian_workers(vflow_ctx *ctx)
+{
+    return ctx != NULL ? vflow_threads(ctx) : 1u;
+}
+
+int vflow_hessian_parallel(vflow_ctx *ctx, size_t n, size_t grain,
+                           vflow_job_fn fn, void *user)
+{
+    if (n == 0)
+        return 0;
+    if (ctx == NULL) {
+        fn(user, 0, n, 0);
+        return 0;
+    }
+    return vflow_parallel_for(ctx, n, grain, fn, user);
+}
+
+/* Per-worker buffers of the slab engine. */
+typedef struct hess_buffers {
+    float *z[3];     /* z-filtered slab: G, D1, D2 along z */
+    float *y[6];     /* one slice, then the six components */
+    float *line;     /* input rows of one y, over the slab plus halo */
+    float *ext;      /* z-filter output over the slab plus halo */
+    float *t0, *t1;  /* transposed 8-row blocks for the x pass */
+    float *scratch;  /* vflow_gauss1d_apply scratch */
+} hess_buffers;
+
+typedef struct hess_job {
+    const vflow_volume *vol;
+    vflow_box box;
+    size_t nx, ny, slab, halo_z, n_ext;
+    vflow_gauss1d fx[3], fy[3], fz[3];   /* indexed by order */
+    hess_buffers *buf;                   /* per worker */
+    vflow_hessian_slice_fn fn;
+    void *user;
+} hess_job;
+
+static void free_buffers(hess_buffers *b)
+{
+    for (int i = 0; i < 3; i++)
+        free(b->z[i]);
+    for (int i = 0; i < 6; i++)
+        free(b->y[i]);
+    free(b->line);
+    free(b->ext);
+    free(b->t0);
+    free(b->t1);
+    free(b->scratch);
+}
+
+static int alloc_buffers(hess_buffers *b, const hess_job *j)
+{
+    size_t slice = j->nx * j->ny, wmax = j->nx > j->ny ? j->nx : j->ny;
+    memset(b, 0, sizeof *b);
+    bool ok = true;
+    for (int i = 0; i < 3; i++)
+        ok = ok && (b->z[i] = malloc(j->slab * slice * sizeof(float)));
+    for (int i = 0; i < 6; i++)
+        ok = ok && (b->y[i] = malloc(slice * sizeof(float)));
+    ok = ok && (b->line = malloc(j->n_ext * j->nx * sizeof(float)));
+    ok = ok && (b->ext = malloc(j->n_ext * j->nx * sizeof(float)));
+    ok = ok && (b->t0 = malloc(8 * j->nx * sizeof(float)));
+    ok = ok && (b->t1 = malloc(8 * j->nx * sizeof(float)));
+    size_t lines = j->n_ext * j->nx;
+    lines = lines > slice ? lines : slice;
+    lines = lines > 8 * j->nx ? lines : 8 * j->nx;
+    ok = ok && (b->scratch = malloc(vflow_gauss1d_scratch(lines, wmax > 8 ? wmax : 8) *
+                                    sizeof(float)));
+    if (!ok)
+        free_buffers(b);
+    return ok ? 0 : VFLOW_ENOMEM;
+}
+
+/* z pass of one slab: the three z operators into b->z[order]. */
+static void slab_filter_z(const hess_job *j, hess_buffers *b, size_t k0,
+                          size_t k1)
+{
+    const vflow_box *bx = &j->box;
+    size_t ka = k0 > bx->lo[2] + j->halo_z ? k0 - j->halo_z : bx->lo[2];
+    size_t kb = k1 + j->halo_z < bx->hi[2] ? k1 + j->halo_z : bx->hi[2];
+    size_t ne = kb - ka, nx = j->nx;
+    for (size_t y = 0; y < j->ny; y++) {
+        for (size_t k = ka; k < kb; k++)
+            vflow_volume_row_f32(j->vol, bx->lo[0], bx->hi[0], bx->lo[1] + y,
+                                 k, b->line + (k - ka) * nx);
+        for (int o = 0; o < 3; o++) {
+            vflow_gauss1d_apply(&j->fz[o], b->line, b->ext, ne, nx, b->scratch);
+            for (size_t k = k0; k < k1; k++)
+                memcpy(b->z[o] + ((k - k0) * j->ny + y) * nx,
+                       b->ext + (k - ka) * nx, nx * sizeof(float));
+        }
+    }
+}
+
+/* x pass in place on one slice: 8-row blocks are transposed so the
+ * recursion runs across rows (vectorised) instead of along them. */
+VFLOW_HOT
+static void slice_filter_x(const hess_job *j, hess_buffers *b, float *s,
+                           const vflow_gauss1d *f)
+{
+    size_t nx = j->nx;
+    for (size_t y0 = 0; y0 < j->ny; y0 += 8) {
+        size_t w = j->ny - y0 < 8 ? j->ny - y0 : 8;
+        for (size_t r = 0; r < w; r++) {
+            const float *row = s + (y0 + r) * nx;
+            for (size_t x = 0; x < nx; x++)
+                b->t0[x * w + r] = row[x];
+        }
+        vflow_gauss1d_apply(f, b->t0, b->t1, nx, w, b->scratch);
+        for (size_t r = 0; r < w; r++) {
+            float *row = s + (y0 + r) * nx;
+            for (size_t x = 0; x < nx; x++)
+                row[x] = b->t1[x * w + r];
+        }
+    }
+}
+
+/* Orders (x, y, z) of the six components, VFLOW_H_* order. */
+static const int comp_order[VFLOW_H_COUNT][3] = {
+    {2, 0, 0}, {1, 1, 0}, {0, 2, 0}, {1, 0, 1}, {0, 1, 1}, {0, 0, 2}};
+
+static void slab_job(void *user, size_t begin, size_t end, unsigned worker)
+{
+    const hess_job *j = user;
+    hess_buffers *b = &j->buf[worker];
+    size_t slice = j->nx * j->ny;
+    for (size_t s = begin; s < end; s++) {
+        size_t k0 = j->box.lo[2] + s * j->slab;
+        size_t k1 = k0 + j->slab < j->box.hi[2] ? k0 + j->slab : j->box.hi[2];
+        slab_filter_z(j, b, k0, k1);
+        for (size_t k = k0; k < k1; k++) {
+            for (int c = 0; c < VFLOW_H_COUNT; c++) {
+                const float *zs = b->z[comp_order[c][2]] + (k - k0) * slice;
+                vflow_gauss1d_apply(&j->fy[comp_order[c][1]], zs, b->y[c],
+                                    j->ny, j->nx, b->scratch);
+                slice_filter_x(j, b, b->y[c], &j->fx[comp_order[c][0]]);
+            }
+            const float *const h[VFLOW_H_COUNT] = {b->y[0], b->y[1], b->y[2],
+                                                   b->y[3], b->y[4], b->y[5]};
+            j->fn(j->user, k, h, worker);
+        }
+    }
+}
+
+/* Slab thickness from the slice size only (never from the thread count,
+ * so halo effects and results are the same for any number of threads):
+ * about 16 MiB per z-buffer, between 4 and 32 slices. */
+static size_t choose_slab(size_t slice)
+{
+    size_t s = (16u << 20) / (slice * sizeof(float) + 1);
+    return s < 4 ? 4 : (s > 32 ? 32 : s);
+}
+
+static int init_filters(hess_job *j, const vflow_volume *vol, double sigma_mm,
+                        bool *clamped, vflow_error *err)
+{
+    vflow_gauss1d *fs[3] = {j->fx, j->fy, j->fz};
+    bool cl = false;
+    for (int a = 0; a < 3; a++) {
+        double sv = sigma_mm / vol->spacing[a];
+        for (int o = 0; o < 3; o++) {
+            int rc = vflow_gauss1d_init(&fs[a][o], o, sv, pow(sv, o), err);
+            if (rc < 0)
+                return rc;
+            double sd = o == 0 ? 0.0 : (o == 1 ? 1.0 / 3.0 : 1.0 / 6.0);
+            if (sv * sv - sd < VFLOW_GAUSS1D_MIN_SMOOTH * VFLOW_GAUSS1D_MIN_SMOOTH)
+                cl = true;
+        }
+    }
+    if (clamped != NULL)
+        *clamped = cl;
+    return 0;
+}
+
+int vflow_hessian_scan(vflow_ctx *ctx, const vflow_volume *vol,
+                       const vflow_box *box, double sigma_mm,
+                       vflow_hessian_slice_fn fn, void *user, bool *clamped,
+                       vflow_error *err)
+{
+    hess_job j = {.vol = vol, .box = *box, .fn = fn, .user = user};
+    for (int a = 0; a < 3; a++)
+        if (box->hi[a] <= box->lo[a] || box->hi[a] > vol->dims[a])
+            return vflow_error_set(err, VFLOW_EINVAL,
+                                   "empty or out-of-grid box on axis %d", a);
+    if (!(sigma_mm > 0.0))
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "scale sigma must be > 0 mm (got %g)", sigma_mm);
+    int rc = init_filters(&j, vol, sigma_mm, clamped, err);
+    if (rc < 0)
+        return rc;
+    j.nx = box->hi[0] - box->lo[0];
+    j.ny = box->hi[1] - box->lo[1];
+    size_t nz = box->hi[2] - box->lo[2];
+    j.slab = choose_slab(j.nx * j.ny);
+    if (j.slab > nz)
+        j.slab = nz;
+    for (int o = 0; o < 3; o++)
+        if (j.fz[o].halo > j.halo_z)
+            j.halo_z = j.fz[o].halo;
+    j.n_ext = j.slab + 2 * j.halo_z < nz ? j.slab + 2 * j.halo_z : nz;
+
+    unsigned nw = vflow_hessian_workers(ctx);
+    j.buf = calloc(nw, sizeof *j.buf);
+    if (j.buf == NULL)
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory (Hessian)");
+    unsigned made = 0;
+    for (; made < nw; made++)
+        if (alloc_buffers(&j.buf[made], &j) < 0)
+            break;
+    if (made < nw) {
+        rc = vflow_error_set(err, VFLOW_ENOMEM,
+                             "out of memory allocating Hessian buffers "
+                             "(%u workers x %zu slices of %zux%zu)",
+                             nw, j.slab, j.nx, j.ny);
+    } else {
+        size_t n_slabs = (nz + j.slab - 1) / j.slab;
+        rc = vflow_hessian_parallel(ctx, n_slabs, 1, slab_job, &j);
+        if (rc < 0)
+            vflow_error_set(err, rc, "Hessian computation cancelled");
+    }
+    for (unsigned w = 0; w < made; w++)
+        free_buffers(&j.buf[w]);
+    free(j.buf);
+    return rc;
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Scale-normalised Hessian of a volume by recursive Gaussian derivatives,
+ * streamed slice by slice, plus closed-form 3x3 eigenvalues (shared by the
+ * frangi and sato modules). */
+#ifndef VFLOW_PLUGIN_HESSIAN_H
+#define VFLOW_PLUGIN_HESSIAN_H
+
+#include <stdbool.h>
+#include <math.h>
+#include <stddef.h>
+
+#include "vflow/plugin.h"
+#include "vflow/types.h"
+
+/*
+ * One 1-D Gaussian derivative operator of order 0, 1 or 2 along one axis,
+ * applied to "lanes": w independent signals of n samples stored as
+ * buf[k * w + lane] (k along the filter axis), so the recursion vectorises
+ * across lanes.
+ *
+ * Smoothing: Deriche, "Recursively implementing the Gaussian and its
+ * derivatives", INRIA research report 1893, 1993 (also ICIP 1992): the
+ * kernel is split into a causal and an anti-causal part, each a 4th-order
+ * recursion fitted to exp(-x^2/2sigma^2) by two damped cosine/sine pairs
+ * (max error 5e-4 of the peak); both run on the input and are summed.
+ * Boundaries: constant extension, exact, since each pass of the parallel
+ * form simply starts in its steady state for the extended value (the
+ * problem Triggs & Sdika 2006 solve for cascaded forms does not arise).
+ * Derivatives: the central difference (x[k+1]-x[k-1])/2 or the second
+ * difference x[k+1]-2x[k]+x[k-1] followed by the recursive Gaussian
+ * (as van Vliet, Young & Verbeek, ICPR 1998, do for recursive filters). A
+ * difference acts like a Gaussian of variance 1/3 (first) or 1/6 (second
+ * order) to second order in frequency, so the smoothing sigma is reduced
+ * to sqrt(sigma^2 - 1/3) or sqrt(sigma^2 - 1/6): the composite matches
+ * the analytic Gaussian derivative to O(omega^4). The work per sample (8
+ * multiply-adds per pass) does not depend on sigma.
+ */
+typedef struct vflow_gauss1d {
+    int order;        /* 0, 1, 2 */
+    double sigma;     /* requested sigma, samples */
+    double smooth;    /* sigma of the recursive part, samples */
+    float gain;       /* factor applied with the difference (units) */
+    float n[4];       /* causal numerator, x[k] .. x[k-3] */
+    float m[4];       /* anti-causal numerator, x[k+1] .. x[k+4] */
+    float d[4];       /* shared denominator, y[k-+1] .. y[k-+4] */
+    float causal_gain, anti_gain; /* DC gains of the two parts (sum 1) */
+    size_t halo;      /* samples beyond which the kernel mass is < 1e-4 */
+} vflow_gauss1d;
+
+/* Smallest sigma (samples) of the recursive part; smaller requests are
+ * clamped (the 4-pole fit degrades below about half a sample). */
+#define VFLOW_GAUSS1D_MIN_SMOOTH 0.5
+
+/*
+ * Prepares the operator of `order` for `sigma` samples; `gain` multiplies
+ * the output (e.g. (sigma_mm / spacing)^order for scale normalisation).
+ * Returns 0, or VFLOW_EINVAL for sigma <= 0 or order > 2.
+ */
+int vflow_gauss1d_init(vflow_gauss1d *f, int order, double sigma,
+                       double gain, vflow_error *err);
+
+/* Floats of scratch vflow_gauss1d_apply needs for n*w samples of w lanes. */
+size_t vflow_gauss1d_scratch(size_t n_times_w, size_t w);
+
+/*
+ * dst = operator(src) for w lanes of n samples (layout [n][w]); src and
+ * dst must not overlap. `scratch` holds vflow_gauss1d_scratch(n*w, w)
+ * floats.
+ */
+void vflow_gauss1d_apply(const vflow_gauss1d *f, const float *src, float *dst,
+                         size_t n, size_t w, float *scratch);
+
+/* ------------------------------------------------------------ eigen */
+
+/*
+ * Eigenvalues of the symmetric matrix [[xx,xy,xz],[xy,yy,yz],[xz,yz,zz]]
+ * sorted by value, e[0] >= e[1] >= e[2]: Smith, "Eigenvalues of a
+ * symmetric 3x3 matrix", Comm. ACM 4(4):168, 1961 (trigonometric solution
+ * of the characteristic cubic). Branch-free, float, with polynomial acos
+ * (Abramowitz & Stegun 4.4.46) and cos, so loops over voxels vectorise.
+ * Absolute error about 1e-6 of the matrix norm.
+ */
+void vflow_eig3_sym(float xx, float xy, float xz, float yy, float yz, float zz,
+                    float e[3]);
+
+/* Inline, branch-free form of vflow_eig3_sym for vectorised loops. */
+/* arccos, Abramowitz & Stegun 4.4.46 (|error| <= 2e-8 on [0, 1]). */
+static inline float vflow_acos_poly(float x)
+{
+    float a = fabsf(x);
+    float p = -0.0012624911f;
+    p = p * a + 0.0066700901f;
+    p = p * a - 0.0170881256f;
+    p = p * a + 0.0308918810f;
+    p = p * a - 0.0501743046f;
+    p = p * a + 0.0889789874f;
+    p = p * a - 0.2145988016f;
+    p = p * a + 1.5707963050f;
+    float r = sqrtf(1.0f - a) * p;
+    return x >= 0.0f ? r : 3.14159265358979f - r;
+}
+
+/* cos on [0, pi/3] by its Taylor series (error < 5e-9 there). */
+static inline float vflow_cos_small(float x)
+{
+    float x2 = x * x;
+    float p = -1.0f / 3628800.0f;
+    p = p * x2 + 1.0f / 40320.0f;
+    p = p * x2 - 1.0f / 720.0f;
+    p = p * x2 + 1.0f / 24.0f;
+    p = p * x2 - 0.5f;
+    return p * x2 + 1.0f;
+}
+
+static inline void vflow_eig3_sym_inline(float xx, float xy, float xz,
+                                         float yy, float yz, float zz,
+                                         float *e0, float *e1, float *e2)
+{
+    /* Smith 1961: with q = tr(A)/3, p = sqrt(tr((A-qI)^2)/6) and
+     * r = det((A-qI)/p)/2, the eigenvalues are q + 2p cos(phi + 2k pi/3),
+     * phi = acos(r)/3 in [0, pi/3]. */
+    float q = (xx + yy + zz) * (1.0f / 3.0f);
+    float a = xx - q, b = yy - q, c = zz - q;
+    float off = xy * xy + xz * xz + yz * yz;
+    float p2 = (a * a + b * b + c * c + 2.0f * off) * (1.0f / 6.0f);
+    float p = sqrtf(p2);
+    /* Unconditional division keeps the loop branch-free (vectorisable). */
+    float inv = 1.0f / (p > 1e-30f ? p : 1e-30f);
+    inv = p > 1e-30f ? inv : 0.0f;
+    float det = a * (b * c - yz * yz) - xy * (xy * c - yz * xz) +
+                xz * (xy * yz - b * xz);
+    float r = 0.5f * det * inv * inv * inv;
+    r = r < -1.0f ? -1.0f : (r > 1.0f ? 1.0f : r);
+    float phi = vflow_acos_poly(r) * (1.0f / 3.0f);
+    float cs = vflow_cos_small(phi);
+    float s2 = 1.0f - cs * cs;
+    float sn = sqrtf(s2 > 0.0f ? s2 : 0.0f);
+    /* cos(phi + 2pi/3) = -cos/2 - sqrt(3)/2 sin, cos(phi - 2pi/3) likewise. */
+    *e0 = q + 2.0f * p * cs;
+    *e1 = q - p * cs + 1.7320508f * p * sn;
+    *e2 = q - p * cs - 1.7320508f * p * sn;
+}
+
+/* Reference eigenvalues (double, libm, Smith's method), for tests. */
+void vflow_eig3_sym_ref(const double a[3][3], double e[3]);
+
+/* ---------------------------------------------------- volume engine */
+
+/* A half-open voxel box [lo, hi) on each axis. */
+typedef struct vflow_box {
+    size_t lo[3], hi[3];
+} vflow_box;
+
+/*
+ * The box around world points `pts` padded by `pad_mm` (per axis in
+ * voxels: pad_mm / spacing, rounded up), clipped to the grid. Returns 0,
+ * or VFLOW_EINVAL when no point lies within pad_mm of the grid.
+ */
+int vflow_box_from_points(const vflow_volume *vol, const vflow_points *pts,
+                          double pad_mm, vflow_box *box, vflow_error *err);
+/* The whole grid. */
+void vflow_box_full(const vflow_volume *vol, vflow_box *box);
+
+/* The six Hessian components of one slice, in this order. */
+enum { VFLOW_H_XX, VFLOW_H_XY, VFLOW_H_YY, VFLOW_H_XZ, VFLOW_H_YZ,
+       VFLOW_H_ZZ, VFLOW_H_COUNT };
+
+/*
+ * Receives slice k (grid index, box->lo[2] <= k < box->hi[2]): h[c] holds
+ * (box->hi[0]-box->lo[0]) * (box->hi[1]-box->lo[1]) values, x fastest,
+ * of sigma^2 * d2I/(da db) with derivatives in world mm along the voxel
+ * axes (Lindeberg's gamma = 2 normalisation), sigma in mm. `worker`
+ * indexes per-worker state. Called concurrently for different slices.
+ */
+typedef void (*vflow_hessian_slice_fn)(void *user, size_t k,
+                                       const float *const h[VFLOW_H_COUNT],
+                                       unsigned worker);
+
+/*
+ * Streams the Hessian at scale sigma_mm over `box` of `vol` (any dtype):
+ * the box is cut into fixed slabs of z-slices (size chosen from the grid
+ * only), each slab filtered along z with a halo, then each slice along y
+ * and x, all in per-worker buffers; no Hessian volume is ever stored.
+ * Slabs run through vflow_parallel_for (ctx NULL: serial). Results do not
+ * depend on the thread count. Per-axis sigma in voxels is
+ * sigma_mm / spacing (anisotropic grids are exact); axes where that is
+ * below the design minimum are clamped and *clamped is set (may be NULL).
+ */
+int vflow_hessian_scan(vflow_ctx *ctx, const vflow_volume *vol,
+                       const vflow_box *box, double sigma_mm,
+                       vflow_hessian_slice_fn fn, void *user, bool *clamped,
+                       vflow_error *err);
+
+/* Worker count to size per-worker state for (1 when ctx is NULL). */
+unsigned vflow_hessian_workers(vflow_ctx *ctx);
+
+/* vflow_parallel_for, or a plain serial call when ctx is NULL. */
+int vflow_hessian_parallel(vflow_ctx *ctx, size_t n, size_t grain,
+                           vflow_job_fn fn, void *user);
+
+/* Reads voxel row (j, k) for i in [i0, i1) as float into out. */
+void vflow_volume_row_f32(const vflow_volume *vol, size_t i0, size_t i1,
+                          size_t j, size_t k, float *out);
+
+/*
+ * Creates the two outputs shared by the vesselness stages: f32 volumes on
+ * vol's grid, zeroed (transfer full). On failure both are NULL.
+ */
+int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
+                                  vflow_volume **sc, vflow_error *err);
+
+#endif
