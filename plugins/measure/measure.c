@@ -11,6 +11,7 @@
 typedef struct measure_priv {
     double end_exclusion_mm;
     double calcium_hu;
+    double calcium_lumen_factor;
 } measure_priv;
 
 /* Per-station array names appended to the centerline, in this order. */
@@ -124,7 +125,7 @@ nomem:
 }
 
 static int fill_table(vflow_table *t, const vflow_vessel_measures *v,
-                      size_t n_stations, double calcium)
+                      size_t n_stations, double calcium, double calcium_thr)
 {
     struct { const char *name; double value; } cols[] = {
         {"length_mm", v->length_mm},
@@ -145,6 +146,7 @@ static int fill_table(vflow_table *t, const vflow_vessel_measures *v,
         {"reference_outer_area_mm2", v->reference_outer_area_mm2},
         {"lumen_volume_mm3", v->lumen_volume_mm3},
         {"n_reference_stations", (double)v->n_reference_stations},
+        {"calcium_threshold_hu", calcium_thr},
     };
     for (size_t i = 0; i < VFLOW_COUNT(cols); i++) {
         double *col = vflow_table_add_column(t, cols[i].name);
@@ -158,16 +160,19 @@ static int fill_table(vflow_table *t, const vflow_vessel_measures *v,
 /* Calcium volume when intensities are HU (CT or unknown modality). */
 static int measure_calcium(const measure_priv *p, const vflow_contours *c,
                            const vflow_volume *image, vflow_ctx *ctx,
-                           double *calcium, vflow_error *err)
+                           double *calcium, double *thr, vflow_error *err)
 {
     *calcium = NAN;
+    *thr = NAN;
     if (image == NULL)
         return 0;
     if (image->modality == VFLOW_MODALITY_MR) {
         vflow_log(ctx, VFLOW_LOG_INFO, "MR image: no calcium volume");
         return 0;
     }
-    return vflow_calcium_volume(c, image, p->calcium_hu, ctx, calcium, err);
+    return vflow_calcium_volume(c, image, p->calcium_hu,
+                                p->calcium_lumen_factor, ctx, calcium, thr,
+                                err);
 }
 
 static int measure_run(void *priv, vflow_ctx *ctx, vflow_io *io,
@@ -188,14 +193,14 @@ static int measure_run(void *priv, vflow_ctx *ctx, vflow_io *io,
     vflow_vessel_measures v;
     double len = cl != NULL && cl->count >= 2 ? vflow_polyline_length(cl) : -1.0;
     vflow_vessel_measures_compute(c, &m, p->end_exclusion_mm, len, &v);
-    double calcium = NAN;
+    double calcium = NAN, calcium_thr = NAN;
     vflow_polyline *out = NULL;
     vflow_table *t = NULL;
-    if ((rc = measure_calcium(p, c, image, ctx, &calcium, err)) != 0)
+    if ((rc = measure_calcium(p, c, image, ctx, &calcium, &calcium_thr, err)) != 0)
         goto out;
     out = centerline_with_arrays(cl, c, &m, err);
     t = vflow_table_create(1, err);
-    if (out == NULL || t == NULL || fill_table(t, &v, c->count, calcium) != 0) {
+    if (out == NULL || t == NULL || fill_table(t, &v, c->count, calcium, calcium_thr) != 0) {
         rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
         goto out;
     }
@@ -242,7 +247,12 @@ static const vflow_param_desc measure_params[] = {
     {"calcium_hu", VFLOW_PARAM_FLOAT, offsetof(measure_priv, calcium_hu),
      "130", -1024.0, 4000.0, NULL,
      "wall voxels at or above this value (HU) count as calcium (Agatston's "
-     "130 HU)",
+     "130 HU); see calcium_lumen_factor",
+     false},
+    {"calcium_lumen_factor", VFLOW_PARAM_FLOAT,
+     offsetof(measure_priv, calcium_lumen_factor), "1.1", 0.0, 10.0, NULL,
+     "the calcium threshold is raised to this factor times the mean lumen "
+     "value (contrast-enhanced blood in CTA); 0 = calcium_hu alone",
      false},
 };
 

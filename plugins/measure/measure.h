@@ -59,11 +59,14 @@ void vflow_vessel_measures_compute(const vflow_contours *c,
 
 /*
  * Calcium volume (mm^3): voxels of `image` between the lumen and the outer
- * surface (as the labelmap stage rasterises them) with value >= hu_threshold.
- * Returns 0 and sets *volume, or a negative error.
+ * surface (as the labelmap stage rasterises them) with value >= the
+ * threshold max(hu_threshold, lumen_factor * mean lumen value) (the lumen
+ * mean over the voxels labelled lumen; lumen_factor <= 0: hu_threshold
+ * alone). Returns 0 and sets *volume and *threshold, or a negative error.
  */
 int vflow_calcium_volume(const vflow_contours *c, const vflow_volume *image,
-                         double hu_threshold, vflow_ctx *ctx, double *volume,
+                         double hu_threshold, double lumen_factor,
+                         vflow_ctx *ctx, double *volume, double *threshold,
                          vflow_error *err);
 
 #endif

@@ -316,8 +316,27 @@ void vflow_vessel_measures_compute(const vflow_contours *c,
 
 /* --------------------------------------------------------------- calcium */
 
+/* Mean image value over the voxels labelled `label` in the box. */
+static double box_mean(const vflow_voxel_box *box, const vflow_volume *image,
+                       uint8_t label)
+{
+    double sum = 0.0;
+    size_t n = 0;
+    for (size_t k = 0; k < box->dims[2]; k++)
+        for (size_t j = 0; j < box->dims[1]; j++)
+            for (size_t i = 0; i < box->dims[0]; i++)
+                if (box->mask[i + box->dims[0] * (j + box->dims[1] * k)] ==
+                    label) {
+                    sum += vflow_volume_get(image, box->lo[0] + i,
+                                            box->lo[1] + j, box->lo[2] + k);
+                    n++;
+                }
+    return n ? sum / (double)n : NAN;
+}
+
 int vflow_calcium_volume(const vflow_contours *c, const vflow_volume *image,
-                         double hu_threshold, vflow_ctx *ctx, double *volume,
+                         double hu_threshold, double lumen_factor,
+                         vflow_ctx *ctx, double *volume, double *threshold,
                          vflow_error *err)
 {
     vflow_mesh *lumen = NULL, *wall = NULL;
@@ -338,6 +357,16 @@ int vflow_calcium_volume(const vflow_contours *c, const vflow_volume *image,
         (rc = vflow_voxelize_mesh(wall, image, 1, 2, &box, ctx, err)) != 0 ||
         (rc = vflow_voxelize_mesh(lumen, image, 1, 1, &box, ctx, err)) != 0)
         goto out;
+    /* Contrast blurred across the lumen boundary exceeds 130 HU in the
+     * first wall voxels of a CTA; a threshold relative to the lumen keeps
+     * that halo out (cf. lumen mean + k SD rules for CTA calcium). */
+    double thr = hu_threshold;
+    if (lumen_factor > 0.0 && box.mask != NULL) {
+        double mean = box_mean(&box, image, 1);
+        if (isfinite(mean) && lumen_factor * mean > thr)
+            thr = lumen_factor * mean;
+    }
+    *threshold = thr;
     size_t count = 0;
     for (size_t k = 0; k < box.dims[2]; k++)
         for (size_t j = 0; j < box.dims[1]; j++)
@@ -345,7 +374,7 @@ int vflow_calcium_volume(const vflow_contours *c, const vflow_volume *image,
                 size_t l = i + box.dims[0] * (j + box.dims[1] * k);
                 if (box.mask[l] == 2 &&
                     vflow_volume_get(image, box.lo[0] + i, box.lo[1] + j,
-                                     box.lo[2] + k) >= hu_threshold)
+                                     box.lo[2] + k) >= thr)
                     count++;
             }
     const double (*A)[4] = image->affine;
