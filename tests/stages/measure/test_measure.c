@@ -223,7 +223,8 @@ Test(measure_stage, interpolates_onto_a_denser_centerline)
 Test(measure_stage, counts_calcium_in_the_wall_but_not_in_the_lumen)
 {
     /* Tube along x, lumen r 2, wall to 3 mm; a bright plaque arc (y > 0,
-     * 2.3 < rho < 2.7, 4 < x < 8) and bright contrast in the lumen. */
+     * 2.3 < rho < 2.7, 4 < x < 8), bright contrast in the lumen and a
+     * 250 HU contrast halo in the first 0.2 mm of the wall. */
     size_t dims[3] = {64, 40, 40};
     double aff[4][4] = {{0.25, 0, 0, -2}, {0, 0.25, 0, -5}, {0, 0, 0.25, -5},
                         {0, 0, 0, 1}};
@@ -238,6 +239,8 @@ Test(measure_stage, counts_calcium_in_the_wall_but_not_in_the_lumen)
                 double rho = hypot(x[1], x[2]), v = 40;
                 if (rho < 2.0)
                     v = 450;
+                else if (rho < 2.2)
+                    v = 250;
                 if (x[1] > 0 && rho > 2.3 && rho < 2.7 && x[0] > 4 && x[0] < 8) {
                     v = 900;
                     want++;
@@ -254,10 +257,19 @@ Test(measure_stage, counts_calcium_in_the_wall_but_not_in_the_lumen)
     double got = vflow_table_column(t, "calcium_volume_mm3")[0];
     cr_assert_float_eq(got, (double)want * 0.25 * 0.25 * 0.25, 1e-9,
                        "calcium %g mm3, want %g", got, want * 0.015625);
+    /* Voxel centres exactly on the lumen circle (rho = 2) may be lumen. */
+    cr_assert_float_eq(vflow_table_column(t, "calcium_threshold_hu")[0],
+                       1.1 * 450, 5.0, "threshold %g",
+                       vflow_table_column(t, "calcium_threshold_hu")[0]);
     /* Without a centerline the output polyline runs through the centres. */
     vflow_polyline *out = VFLOW_POLYLINE(vflow_stage_output(st, "centerline"));
     cr_assert_eq(out->count, c->count);
     cr_assert_float_eq(out->xyz[4][0], 2.0, 1e-12);
+    /* The fixed 130 HU threshold alone also counts the halo. */
+    cr_assert_eq(vflow_stage_set_param(st, "calcium_lumen_factor", "0", &err), 0);
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    t = VFLOW_TABLE(vflow_stage_output(st, "measures"));
+    cr_assert_gt(vflow_table_column(t, "calcium_volume_mm3")[0], got * 1.5);
     vflow_object_release(&img->base);
     vflow_object_release(&c->base);
 }
