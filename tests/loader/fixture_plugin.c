@@ -9,7 +9,9 @@ typedef struct echo_priv {
     int dummy;
 } echo_priv;
 
-static int echo_run(void *p, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
+/* Unused by the variants that have no stage (no_entry, null_info). */
+__attribute__((unused)) static int echo_run(void *p, vflow_ctx *ctx,
+                                            vflow_io *io, vflow_error *err)
 {
     (void)p;
     (void)ctx;
@@ -18,7 +20,7 @@ static int echo_run(void *p, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
     return vflow_io_set_output(io, "volume", vflow_object_retain(in));
 }
 
-static const vflow_port_desc volume_port[] = {
+__attribute__((unused)) static const vflow_port_desc volume_port[] = {
     {"volume", VFLOW_TYPE_VOLUME, false, "a volume"}};
 
 #define ECHO_DESC(var, stage_name)                                            \
