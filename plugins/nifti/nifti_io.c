@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -64,11 +65,206 @@ static bool dtype_is_signed(vflow_dtype d)
 
 /* ------------------------------------------------------------ reading */
 
-static nifti_image *header_read_locked(const char *path)
+/*
+ * The header as found on disk, read and validated here before nifti_clib
+ * sees it: nifti_clib prints to stderr on bad fields whatever the debug
+ * level, and its NIfTI-2 conversion writes out of bounds for a bad dim[0]
+ * (found by the header-corruption test). After these checks its
+ * conversion only does the field and quaternion arithmetic.
+ */
+typedef struct raw_header {
+    int version;          /* 1 (also ANALYZE 7.5) or 2 */
+    bool swapped;         /* file byte order differs from ours */
+    bool single_file;     /* n+1 / n+2: data in the same file */
+    nifti_1_header n1;    /* native byte order */
+    nifti_2_header n2;    /* native byte order */
+    int64_t dim[8];
+    int datatype;
+    double vox_offset;
+    char data_file[1024]; /* where the voxels are */
+} raw_header;
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+/* `path` with its extension `from` swapped for `to`, trying the other
+ * compression when the first guess does not exist. */
+static void sibling_name(const char *path, const char *from, const char *to,
+                         char *out, size_t size)
+{
+    size_t stem = strlen(path) - strlen(from);
+    snprintf(out, size, "%.*s%s", (int)stem, path, to);
+    if (file_exists(out))
+        return;
+    char alt[1100];
+    bool gz = ends_with(to, ".gz");
+    snprintf(alt, sizeof alt, "%.*s%.4s%s", (int)stem, path, to,
+             gz ? "" : ".gz");
+    if (file_exists(alt))
+        snprintf(out, size, "%s", alt);
+}
+
+/* The header file of `path` (.img -> .hdr for pairs). */
+static void header_name(const char *path, char *out, size_t size)
+{
+    if (ends_with(path, ".img"))
+        sibling_name(path, ".img", ".hdr", out, size);
+    else if (ends_with(path, ".img.gz"))
+        sibling_name(path, ".img.gz", ".hdr.gz", out, size);
+    else
+        snprintf(out, size, "%s", path);
+}
+
+static int32_t bswap32_(int32_t v)
+{
+    uint32_t u = (uint32_t)v;
+    return (int32_t)((u >> 24) | ((u >> 8) & 0xff00u) | ((u << 8) & 0xff0000u) |
+                     (u << 24));
+}
+
+/* Reads up to sizeof(nifti_2_header) bytes (plain or gzip). */
+static int header_bytes_read(const char *hname, const char *path,
+                             unsigned char *buf, size_t *got,
+                             vflow_error *err)
+{
+    gzFile g = gzopen(hname, "rb");
+    if (g == NULL)
+        return vflow_error_set(err, VFLOW_ENOENT, "cannot open '%s'%s%s%s: "
+                               "%s", hname, strcmp(hname, path) ? " (header "
+                               "of '" : "", strcmp(hname, path) ? path : "",
+                               strcmp(hname, path) ? "')" : "",
+                               strerror(errno));
+    int r = gzread(g, buf, (unsigned)sizeof(nifti_2_header));
+    gzclose(g);
+    *got = r > 0 ? (size_t)r : 0;
+    return 0;
+}
+
+/* Version, byte order and the native-order copy of the header. */
+static int header_decode(raw_header *h, const unsigned char *buf, size_t got,
+                         const char *hname, vflow_error *err)
+{
+    int32_t sz;
+    memcpy(&sz, buf, 4);
+    h->swapped = sz == bswap32_(348) || sz == bswap32_(540);
+    if (h->swapped)
+        sz = bswap32_(sz);
+    h->version = sz == 348 ? 1 : (sz == 540 ? 2 : 0);
+    size_t need = h->version == 2 ? sizeof h->n2 : sizeof h->n1;
+    if (got < 4 || h->version == 0 || got < need)
+        return vflow_error_set(err, VFLOW_EFORMAT,
+                               "'%s' is not a NIfTI-1/NIfTI-2 file (%s)",
+                               hname, got < need && h->version != 0
+                                          ? "truncated header"
+                                          : "no valid header size");
+    if (h->version == 1) {
+        memcpy(&h->n1, buf, sizeof h->n1);
+        if (h->swapped)
+            nifti_swap_as_nifti1(&h->n1);
+        for (int d = 0; d < 8; d++)
+            h->dim[d] = h->n1.dim[d];
+        h->datatype = h->n1.datatype;
+        h->vox_offset = h->n1.vox_offset;
+        h->single_file = memcmp(h->n1.magic, "n+1", 4) == 0;
+    } else {
+        memcpy(&h->n2, buf, sizeof h->n2);
+        if (h->swapped)
+            nifti_swap_as_nifti2(&h->n2);
+        memcpy(h->dim, h->n2.dim, sizeof h->dim);
+        h->datatype = h->n2.datatype;
+        h->vox_offset = (double)h->n2.vox_offset;
+        h->single_file = memcmp(h->n2.magic, "n+2", 4) == 0;
+    }
+    return 0;
+}
+
+/* Field checks nifti_clib would print about (or crash on). Like
+ * nifti_clib, dim[2..dim[0]] <= 0 are read as 1 (only dim[1] must be set). */
+static int header_validate(raw_header *h, const char *path, vflow_error *err)
+{
+    if (h->dim[0] < 1 || h->dim[0] > 7)
+        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is not a valid "
+                               "NIfTI file (dim[0] = %lld, expected 1..7)",
+                               path, (long long)h->dim[0]);
+    if (h->dim[1] < 1)
+        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is not a valid "
+                               "NIfTI file (dim[1] = %lld)", path,
+                               (long long)h->dim[1]);
+    for (int d = 2; d <= h->dim[0]; d++)
+        if (h->dim[d] < 1) {
+            h->dim[d] = 1;
+            if (h->version == 2)
+                h->n2.dim[d] = 1;
+            else
+                h->n1.dim[d] = 1;
+        }
+    vflow_dtype dt;
+    if (dtype_from_nifti(h->datatype, &dt) != 0)
+        return vflow_error_set(
+            err, VFLOW_EFORMAT,
+            "'%s' stores %s voxels (NIfTI datatype %d); vflow reads u8, i8, "
+            "i16, u16, i32, u32, f32 and f64 scalars only", path,
+            nifti_datatype_string(h->datatype), h->datatype);
+    if (!isfinite(h->vox_offset) || h->vox_offset < 0 ||
+        h->vox_offset > 1e15)
+        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' has an invalid "
+                               "vox_offset %g", path, h->vox_offset);
+    return 0;
+}
+
+/* Where the voxels are: the same file (n+1/n+2) or the .img of a pair. */
+static int data_file_find(raw_header *h, const char *hname, const char *path,
+                          vflow_error *err)
+{
+    if (h->single_file) {
+        snprintf(h->data_file, sizeof h->data_file, "%s", hname);
+        return 0;
+    }
+    if (ends_with(hname, ".hdr"))
+        sibling_name(hname, ".hdr", ".img", h->data_file,
+                     sizeof h->data_file);
+    else if (ends_with(hname, ".hdr.gz"))
+        sibling_name(hname, ".hdr.gz", ".img.gz", h->data_file,
+                     sizeof h->data_file);
+    else
+        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is a two-file "
+                               "NIfTI/ANALYZE header without the .hdr "
+                               "name its .img is found by", path);
+    return 0;
+}
+
+static int raw_header_load(const char *path, raw_header *h, vflow_error *err)
+{
+    char hname[1024];
+    header_name(path, hname, sizeof hname);
+    unsigned char buf[sizeof(nifti_2_header)];
+    size_t got = 0;
+    int rc = header_bytes_read(hname, path, buf, &got, err);
+    if (rc == 0)
+        rc = header_decode(h, buf, got, hname, err);
+    if (rc == 0)
+        rc = header_validate(h, path, err);
+    if (rc == 0)
+        rc = data_file_find(h, hname, path, err);
+    return rc;
+}
+
+/* nifti_clib's conversion of a validated header (fields, qform math). */
+static nifti_image *header_convert_locked(raw_header *h, const char *path)
 {
     pthread_mutex_lock(&nifti_lib_lock);
     nifti_set_debug_level(0);
-    nifti_image *nim = nifti_image_read(path, 0);
+    nifti_image *nim = h->version == 2 ? nifti_convert_n2hdr2nim(h->n2, path)
+                                       : nifti_convert_n1hdr2nim(h->n1, path);
     pthread_mutex_unlock(&nifti_lib_lock);
     return nim;
 }
@@ -269,16 +465,20 @@ static vflow_modality modality_guess(const vflow_volume *vol, bool maybe_hu)
 }
 
 /* Builds the volume from a parsed header: reads, swaps, scales. */
-static int volume_from_header(const nifti_image *nim, const char *path,
-                              vflow_volume **out, vflow_error *err)
+static int volume_from_header(const nifti_image *nim, const raw_header *h,
+                              const char *path, vflow_volume **out,
+                              vflow_error *err)
 {
     vflow_dtype src = VFLOW_DTYPE_U8;
     int rc = check_layout(nim, path, &src, err);
     if (rc != 0)
         return rc;
-    if (nim->iname == NULL || nim->iname_offset < 0)
-        return vflow_error_set(err, VFLOW_EFORMAT,
-                               "'%s': no voxel data file or offset", path);
+    /* A single file's data cannot start inside its header (some writers
+     * leave vox_offset 0): use the first byte after the extension flag. */
+    int64_t offset = (int64_t)h->vox_offset;
+    int64_t min_offset = h->version == 2 ? 544 : 352;
+    if (h->single_file && offset < min_offset)
+        offset = min_offset;
     double a[4][4];
     affine_pick(nim, a);
     if (!affine_is_finite(a))
@@ -295,7 +495,7 @@ static int volume_from_header(const nifti_image *nim, const char *path,
         return vflow_error_set(err, VFLOW_EFORMAT,
                                "'%s': grid too large for memory", path);
     size_t nbytes = dims[0] * dims[1] * dims[2] * esize;
-    rc = data_available(nim->iname, path, nim->iname_offset, nbytes, err);
+    rc = data_available(h->data_file, path, offset, nbytes, err);
     if (rc != 0)
         return rc;
     vflow_volume *vol = vflow_volume_create(dims, dst, a, err);
@@ -307,10 +507,9 @@ static int volume_from_header(const nifti_image *nim, const char *path,
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory reading "
                                "'%s' (%zu bytes)", path, nbytes);
     }
-    rc = data_read(nim->iname, nim->iname_offset, raw, nbytes, err);
-    if (rc == 0 && nim->swapsize > 1 && nim->byteorder != nifti_short_order())
-        nifti_swap_Nbytes((int64_t)(nbytes / (size_t)nim->swapsize),
-                          nim->swapsize, raw);
+    rc = data_read(h->data_file, offset, raw, nbytes, err);
+    if (rc == 0 && h->swapped && esize > 1)
+        nifti_swap_Nbytes((int64_t)(nbytes / esize), (int)esize, raw);
     if (rc == 0 && scaled)
         scale_into(vol, raw, src, nim->scl_slope, nim->scl_inter);
     if (scaled)
@@ -333,13 +532,17 @@ int vflow_nifti_read(const char *path, vflow_volume **out, vflow_error *err)
     int rc = check_readable(path, err);
     if (rc != 0)
         return rc;
-    nifti_image *nim = header_read_locked(path);
+    raw_header h;
+    memset(&h, 0, sizeof h);
+    rc = raw_header_load(path, &h, err);
+    if (rc != 0)
+        return rc;
+    nifti_image *nim = header_convert_locked(&h, path);
     if (nim == NULL)
         return vflow_error_set(err, VFLOW_EFORMAT,
-                               "'%s' is not a readable NIfTI-1/NIfTI-2 file "
-                               "(bad or truncated header, or missing .img "
-                               "part)", path);
-    rc = volume_from_header(nim, path, out, err);
+                               "'%s' is not a readable NIfTI-1/NIfTI-2 file",
+                               path);
+    rc = volume_from_header(nim, &h, path, out, err);
     nifti_image_free(nim);
     return rc;
 }

@@ -191,3 +191,67 @@ Test(nifti, huge_claimed_dimensions_fail_before_allocating)
     tmpdir_free(dir);
     vflow_runtime_free(rt);
 }
+
+/* Flips random header bytes of valid NIfTI-1 and NIfTI-2 files: every
+ * load must either succeed or fail with a message, never crash (the suite
+ * also runs under ASan/UBSan), and print nothing. */
+Test(nifti, corrupted_headers_never_crash_nor_print,
+     .init = cr_redirect_stderr)
+{
+    vflow_runtime *rt = runtime_with_nifti();
+    char *dir = tmpdir_new();
+    for (int n2 = 0; n2 < 2; n2++) {
+        char ok[600], bad[600], badgz[600];
+        snprintf(ok, sizeof ok, "%s/ok%d.nii", dir, n2);
+        snprintf(bad, sizeof bad, "%s/bad.nii", dir);
+        snprintf(badgz, sizeof badgz, "%s/bad.nii.gz", dir);
+        size_t dims[3] = {6, 5, 4};
+        vflow_error err;
+        vflow_volume *v = vflow_volume_create(dims, VFLOW_DTYPE_I16, NULL,
+                                              &err);
+        cr_assert_not_null(v);
+        cr_assert_eq(save_via_stage(rt, v, ok, n2 ? "nifti2" : "nifti1", &err),
+                     0, "%s", err.message);
+        vflow_object_release(&v->base);
+        size_t len;
+        unsigned char *orig = file_slurp(ok, &len);
+        unsigned char *buf = malloc(len);
+        cr_assert_not_null(buf);
+        size_t hdr = n2 ? 544 : 352;
+        uint32_t s = 12345u + (uint32_t)n2;
+        for (int trial = 0; trial < 400; trial++) {
+            memcpy(buf, orig, len);
+            int flips = 1 + trial % 4;
+            for (int f = 0; f < flips; f++) {
+                s = s * 1664525u + 1013904223u;
+                size_t at = (s >> 8) % hdr;
+                s = s * 1664525u + 1013904223u;
+                buf[at] = (unsigned char)(s >> 24);
+            }
+            const char *target = trial % 2 ? badgz : bad;
+            if (trial % 2) {
+                gzFile g = gzopen(badgz, "wb");
+                cr_assert_not_null(g);
+                gzwrite(g, buf, (unsigned)len);
+                gzclose(g);
+            } else {
+                file_spit(bad, buf, len);
+            }
+            vflow_volume *out = NULL;
+            int rc = load_via_stage(rt, target, &out, &err);
+            if (rc == 0) {
+                cr_assert_not_null(out);
+                vflow_object_release(&out->base);
+            } else {
+                cr_assert(rc < 0);
+                cr_assert(err.message[0] != '\0');
+            }
+        }
+        free(buf);
+        free(orig);
+    }
+    fflush(stderr);
+    cr_assert_stderr_eq_str("");
+    tmpdir_free(dir);
+    vflow_runtime_free(rt);
+}
