@@ -2,6 +2,7 @@
 /* Stage backtrack: centerline by descent on the arrival time, end to start. */
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "backtrack.h"
 #include "vflow/plugin.h"
@@ -23,6 +24,33 @@ static int backtrack_point(const vflow_points *pts, const char *name,
     for (int a = 0; a < 3; a++)
         xyz[a] = pts->items[i].xyz[a];
     return 0;
+}
+
+/* prefix (start -> last waypoint) + path (last waypoint -> end), with the
+ * junction point once and s_mm over the whole. Transfer full, or NULL. */
+static vflow_polyline *backtrack_join(const vflow_polyline *prefix,
+                                      const vflow_polyline *pl,
+                                      vflow_error *err)
+{
+    size_t n = prefix->count + pl->count - 1;
+    vflow_polyline *out = vflow_polyline_create(n, err);
+    double *s = out != NULL ? vflow_polyline_add_array(out, "s_mm") : NULL;
+    if (s == NULL) {
+        vflow_object_release(out ? &out->base : NULL);
+        vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(out->xyz, prefix->xyz, prefix->count * sizeof *out->xyz);
+    memcpy(out->xyz + prefix->count, pl->xyz + 1,
+           (pl->count - 1) * sizeof *out->xyz);
+    for (size_t i = 0; i < n; i++) {
+        double d2 = 0.0;
+        for (int c = 0; i > 0 && c < 3; c++)
+            d2 += (out->xyz[i][c] - out->xyz[i - 1][c]) *
+                  (out->xyz[i][c] - out->xyz[i - 1][c]);
+        s[i] = i == 0 ? 0.0 : s[i - 1] + sqrt(d2);
+    }
+    return out;
 }
 
 static int backtrack_run(void *priv, vflow_ctx *ctx, vflow_io *io,
@@ -48,6 +76,14 @@ static int backtrack_run(void *priv, vflow_ctx *ctx, vflow_io *io,
     vflow_object_release(&T->base);
     if (rc != 0)
         return rc;
+    const vflow_polyline *prefix = vflow_io_polyline(io, "prefix");
+    if (prefix != NULL && prefix->count >= 2) {
+        vflow_polyline *joined = backtrack_join(prefix, pl, err);
+        vflow_object_release(&pl->base);
+        if (joined == NULL)
+            return VFLOW_ENOMEM;
+        pl = joined;
+    }
     vflow_log(ctx, st.gap_mm > 2.0 * hmin ? VFLOW_LOG_WARN : VFLOW_LOG_INFO,
               "path of %.2f mm, %zu points: %zu gradient steps, %zu discrete "
               "fallbacks, ended %.3f mm from the start",
@@ -62,6 +98,9 @@ static const vflow_port_desc backtrack_inputs[] = {
     {"seeds", VFLOW_TYPE_POINTS, false,
      "\"start\" and \"end\" in world mm (use the march's `points`, which "
      "carry any background snapping)"},
+    {"prefix", VFLOW_TYPE_POLYLINE, true,
+     "optional path from the start to this arrival's source (fmm's `prefix` "
+     "with waypoints); prepended to the result"},
 };
 
 static const vflow_port_desc backtrack_outputs[] = {

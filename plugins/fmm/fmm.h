@@ -32,13 +32,23 @@ int vflow_seed_resolve(const vflow_volume *speed, const vflow_point *p,
 
 /*
  * Resolves "start" and "end" of `pts`. `end` is optional when `need_end` is
- * false (*has_end tells). Start == end, waypoints (not supported yet) and a
- * missing start are errors.
+ * false (*has_end tells). Start == end, waypoints (use
+ * vflow_seeds_resolve_chain) and a missing start are errors.
  */
 int vflow_seeds_resolve(const vflow_volume *speed, const vflow_points *pts,
                         double max_snap_mm, bool need_end,
                         vflow_seed_point *start, vflow_seed_point *end,
                         bool *has_end, vflow_error *err);
+
+/*
+ * Resolves every point of `pts` into the chain start, waypoint1..N, end
+ * (ordered by name; other names, repeats, a missing start or end and two
+ * consecutive points on one voxel are errors). *chain is malloc'd (free()).
+ */
+int vflow_seeds_resolve_chain(const vflow_volume *speed,
+                              const vflow_points *pts, double max_snap_mm,
+                              vflow_seed_point **chain, size_t *count,
+                              vflow_error *err);
 
 typedef struct vflow_march_params {
     int order;             /* FMM: 1 or 2 (second order where possible) */

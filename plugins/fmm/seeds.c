@@ -269,8 +269,9 @@ int vflow_seeds_resolve(const vflow_volume *speed, const vflow_points *pts,
         if (strcmp(pts->items[i].name, "start") != 0 &&
             strcmp(pts->items[i].name, "end") != 0)
             return vflow_error_set(err, VFLOW_EINVAL,
-                                   "seed point \"%s\": waypoints are not "
-                                   "supported yet; give only start and end",
+                                   "seed point \"%s\": this call takes only "
+                                   "start and end (waypoints go through "
+                                   "vflow_seeds_resolve_chain)",
                                    pts->items[i].name);
     int rc = vflow_seed_resolve(speed, &pts->items[is], max_snap_mm, start,
                                 err);
@@ -287,5 +288,98 @@ int vflow_seeds_resolve(const vflow_volume *speed, const vflow_points *pts,
                                "two distinct points", start->click[0],
                                start->click[1], start->click[2],
                                end->click[0], end->click[1], end->click[2]);
+    return 0;
+}
+
+/* Rank of a point name in the chain: start 0, waypointN N, end last;
+ * -1 for names the chain does not know. */
+static long chain_rank(const char *name, size_t n_points)
+{
+    if (strcmp(name, "start") == 0)
+        return 0;
+    if (strcmp(name, "end") == 0)
+        return (long)n_points;
+    char *tail;
+    if (strncmp(name, "waypoint", 8) == 0) {
+        long w = strtol(name + 8, &tail, 10);
+        if (tail != name + 8 && *tail == '\0' && w >= 1)
+            return w;
+    }
+    return -1;
+}
+
+static int chain_order(const vflow_points *pts, size_t *order,
+                       vflow_error *err)
+{
+    long *rank = malloc(pts->count * sizeof *rank);
+    if (rank == NULL)
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
+    for (size_t i = 0; i < pts->count; i++) {
+        rank[i] = chain_rank(pts->items[i].name, pts->count);
+        if (rank[i] < 0) {
+            free(rank);
+            return vflow_error_set(err, VFLOW_EINVAL, "seed point \"%s\": "
+                                   "expected start, waypoint1..N or end",
+                                   pts->items[i].name);
+        }
+        order[i] = i;
+    }
+    /* insertion sort by rank; equal ranks (a repeated name) are an error */
+    for (size_t i = 1; i < pts->count; i++)
+        for (size_t k = i; k > 0 && rank[order[k]] <= rank[order[k - 1]]; k--) {
+            if (rank[order[k]] == rank[order[k - 1]]) {
+                const char *nm = pts->items[order[k]].name;
+                free(rank);
+                return vflow_error_set(err, VFLOW_EINVAL, "seed point \"%s\" "
+                                       "is given twice", nm);
+            }
+            size_t t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
+    bool ok = pts->count >= 2 && rank[order[0]] == 0 &&
+              rank[order[pts->count - 1]] == (long)pts->count;
+    free(rank);
+    if (!ok)
+        return vflow_error_set(err, VFLOW_EINVAL, "the seed points need a "
+                               "\"start\" and an \"end\" (got %zu point(s))",
+                               pts->count);
+    return 0;
+}
+
+int vflow_seeds_resolve_chain(const vflow_volume *speed,
+                              const vflow_points *pts, double max_snap_mm,
+                              vflow_seed_point **chain, size_t *count,
+                              vflow_error *err)
+{
+    *chain = NULL;
+    *count = 0;
+    size_t *order = malloc((pts->count ? pts->count : 1) * sizeof *order);
+    vflow_seed_point *c = calloc(pts->count ? pts->count : 1, sizeof *c);
+    if (order == NULL || c == NULL) {
+        free(order);
+        free(c);
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
+    }
+    int rc = chain_order(pts, order, err);
+    for (size_t i = 0; rc == 0 && i < pts->count; i++) {
+        rc = vflow_seed_resolve(speed, &pts->items[order[i]], max_snap_mm,
+                                &c[i], err);
+        if (rc == 0 && i > 0 && c[i].voxel == c[i - 1].voxel)
+            rc = vflow_error_set(err, VFLOW_EINVAL,
+                                 "%s (%.2f, %.2f, %.2f) mm and %s (%.2f, "
+                                 "%.2f, %.2f) mm fall on the same voxel: give "
+                                 "distinct points", c[i - 1].name,
+                                 c[i - 1].click[0], c[i - 1].click[1],
+                                 c[i - 1].click[2], c[i].name, c[i].click[0],
+                                 c[i].click[1], c[i].click[2]);
+    }
+    free(order);
+    if (rc != 0) {
+        free(c);
+        return rc;
+    }
+    *chain = c;
+    *count = pts->count;
     return 0;
 }

@@ -129,7 +129,7 @@ Test(fmm_errors, separate_components_are_unreachable)
     vflow_object_release(&v->base);
 }
 
-Test(fmm_errors, waypoints_are_refused_clearly)
+Test(fmm_errors, two_point_resolver_refuses_waypoints)
 {
     double a[3], b[3];
     vflow_volume *v = tube(a, b);
