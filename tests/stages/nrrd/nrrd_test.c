@@ -303,3 +303,51 @@ Test(nrrd, huge_claimed_dimensions_fail_before_allocating)
     }
     tmpdir_free(dir);
 }
+
+/* Random byte changes in valid files: every read either succeeds or fails
+ * with a message (ASan/UBSan catch the rest). */
+Test(nrrd, corrupted_files_never_crash)
+{
+    char *dir = tmpdir_new();
+    const double lps[3] = {-1, -1, 1};
+    for (int gz = 0; gz < 2; gz++) {
+        char ok[600], bad[600];
+        snprintf(ok, sizeof ok, "%s/ok%d.nrrd", dir, gz);
+        snprintf(bad, sizeof bad, "%s/bad.nrrd", dir);
+        vflow_volume *src = oblique_volume(VFLOW_DTYPE_I16);
+        nrrd_spec spec = {"LPS", "short", gz, false, false, "", 0};
+        write_nrrd(ok, src, &spec, lps);
+        vflow_object_release(&src->base);
+        FILE *f = fopen(ok, "rb");
+        unsigned char buf[8192];
+        size_t len = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        unsigned char mut[8192];
+        uint32_t s = 7u + (uint32_t)gz;
+        for (int trial = 0; trial < 300; trial++) {
+            memcpy(mut, buf, len);
+            size_t mlen = len;
+            for (int k = 0; k < 1 + trial % 3; k++) {
+                s = s * 1664525u + 1013904223u;
+                size_t at = (s >> 8) % len;
+                s = s * 1664525u + 1013904223u;
+                mut[at] = (unsigned char)(s >> 24);
+            }
+            if (trial % 7 == 0) {
+                s = s * 1664525u + 1013904223u;
+                mlen = (s >> 8) % len;
+            }
+            f = fopen(bad, "wb");
+            fwrite(mut, 1, mlen, f);
+            fclose(f);
+            vflow_volume *v = NULL;
+            vflow_error err;
+            int rc = vflow_nrrd_read(bad, &v, &err);
+            if (rc == 0)
+                vflow_object_release(&v->base);
+            else
+                cr_assert(rc < 0 && err.message[0] != '\0');
+        }
+    }
+    tmpdir_free(dir);
+}
