@@ -13,6 +13,7 @@
 #include "vflow/runtime.h"
 #include "vflow/volume.h"
 
+extern const vflow_stage_desc vflow_stage_nifti_load;
 extern const vflow_stage_desc vflow_stage_frangi;
 extern const vflow_stage_desc vflow_stage_fmm;
 extern const vflow_stage_desc vflow_stage_dijkstra;
@@ -25,6 +26,9 @@ typedef struct pb_opts {
     int runs;
     bool analytic;          /* speed from the distance, no frangi */
     const char *save_cost;  /* .npy of 1/F (float32, C order z,y,x) */
+    const char *image;      /* NIfTI instead of the helix (with clicks) */
+    double start[3], end[3];/* world mm clicks for --image */
+    const char *scales;     /* frangi scales_mm */
 } pb_opts;
 
 static double now_s(void)
@@ -117,10 +121,68 @@ static vflow_volume *pb_image(const pb_opts *o, const float *dist)
     return v;
 }
 
+/* Loads --image through the nifti_load stage (transfer full). */
+static vflow_volume *pb_load(vflow_runtime *rt, const char *path)
+{
+    vflow_error err = {0};
+    vflow_stage *st = vflow_stage_new(rt, &vflow_stage_nifti_load, &err);
+    vflow_volume *v = NULL;
+    if (st != NULL && vflow_stage_set_param(st, "path", path, &err) == 0 &&
+        vflow_stage_run(st, &err) == 0) {
+        v = VFLOW_VOLUME(vflow_stage_output(st, "volume"));
+        vflow_object_retain(&v->base);
+    } else {
+        fprintf(stderr, "cannot load %s: %s\n", path, err.message);
+    }
+    vflow_stage_free(st);
+    return v;
+}
+
+/* speed = 0.01 + V / max V from the frangi vesselness of `img`. */
+static int pb_speed_from_frangi(vflow_runtime *rt, const pb_opts *o,
+                                vflow_volume *img, vflow_volume *sp)
+{
+    vflow_error err = {0};
+    vflow_stage *st = vflow_stage_new(rt, &vflow_stage_frangi, &err);
+    double t0 = now_s();
+    if (st == NULL ||
+        vflow_stage_set_param(st, "scales_mm", o->scales, &err) != 0 ||
+        vflow_stage_set_input(st, "volume", &img->base, &err) != 0 ||
+        vflow_stage_run(st, &err) != 0) {
+        fprintf(stderr, "frangi failed: %s\n", err.message);
+        vflow_stage_free(st);
+        return -1;
+    }
+    vflow_volume *V = vflow_volume_to_f32(
+        VFLOW_VOLUME(vflow_stage_output(st, "vesselness")), &err);
+    double lo, hi;
+    vflow_volume_min_max(V, &lo, &hi);
+    const float *v = V->data;
+    float *F = sp->data;
+    for (size_t i = 0; i < vflow_volume_voxel_count(sp); i++)
+        F[i] = (float)(0.01 + (hi > 0 ? v[i] / hi : 0.0));
+    fprintf(stderr, "speed from frangi in %.2f s (max V %.3g)\n",
+            now_s() - t0, hi);
+    vflow_object_release(&V->base);
+    vflow_stage_free(st);
+    return 0;
+}
+
 /* speed = 0.01 + V / max V with V the vesselness (or a parabolic profile
  * of the distance with --analytic). */
 static vflow_volume *pb_speed(vflow_runtime *rt, const pb_opts *o)
 {
+    if (o->image != NULL) {
+        vflow_volume *img = pb_load(rt, o->image);
+        vflow_volume *sp = img ? vflow_volume_create_like(img, VFLOW_DTYPE_F32,
+                                                         NULL) : NULL;
+        if (sp == NULL || pb_speed_from_frangi(rt, o, img, sp) != 0) {
+            vflow_object_release(sp ? &sp->base : NULL);
+            sp = NULL;
+        }
+        vflow_object_release(img ? &img->base : NULL);
+        return sp;
+    }
     float *dist = pb_distance(o);
     vflow_volume *sp = pb_volume(o, VFLOW_DTYPE_F32);
     if (dist == NULL || sp == NULL)
@@ -136,29 +198,10 @@ static vflow_volume *pb_speed(vflow_runtime *rt, const pb_opts *o)
         return sp;
     }
     vflow_volume *img = pb_image(o, dist);
-    vflow_error err = {0};
-    vflow_stage *st = vflow_stage_new(rt, &vflow_stage_frangi, &err);
-    double t0 = now_s();
-    if (img == NULL || st == NULL ||
-        vflow_stage_set_param(st, "scales_mm", "[0.5, 1.0, 1.5]", &err) != 0 ||
-        vflow_stage_set_input(st, "volume", &img->base, &err) != 0 ||
-        vflow_stage_run(st, &err) != 0) {
-        fprintf(stderr, "frangi failed: %s\n", err.message);
-        vflow_stage_free(st);
+    if (img == NULL || pb_speed_from_frangi(rt, o, img, sp) != 0) {
         vflow_object_release(img ? &img->base : NULL);
         goto fail;
     }
-    vflow_volume *V = vflow_volume_to_f32(
-        VFLOW_VOLUME(vflow_stage_output(st, "vesselness")), &err);
-    double lo, hi;
-    vflow_volume_min_max(V, &lo, &hi);
-    const float *v = V->data;
-    for (size_t i = 0; i < n; i++)
-        F[i] = (float)(0.01 + (hi > 0 ? v[i] / hi : 0.0));
-    fprintf(stderr, "speed from frangi in %.2f s (max V %.3g)\n",
-            now_s() - t0, hi);
-    vflow_object_release(&V->base);
-    vflow_stage_free(st);
     vflow_object_release(&img->base);
     free(dist);
     return sp;
@@ -294,7 +337,10 @@ static int pb_time(vflow_runtime *rt, const pb_opts *o,
         cb[r] = pb_cpu() - c0;
         vflow_polyline *pl = VFLOW_POLYLINE(vflow_stage_output(bt, "centerline"));
         res->length = vflow_polyline_length(pl);
-        pb_path_error(o, pl, &res->mean, &res->max);
+        if (o->image == NULL)
+            pb_path_error(o, pl, &res->mean, &res->max);
+        else
+            res->mean = res->max = NAN;
         vflow_stage_free(bt);
     }
     res->march_s = pb_median(tm, o->runs);
@@ -312,7 +358,7 @@ fail:
 static int pb_args(int argc, char **argv, pb_opts *o)
 {
     *o = (pb_opts){.dims = {512, 512, 256}, .spacing = 0.4, .threads = 2,
-                   .runs = 5};
+                   .runs = 5, .scales = "[0.5, 1.0, 1.5]"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--dims") == 0 && v != NULL &&
@@ -326,12 +372,25 @@ static int pb_args(int argc, char **argv, pb_opts *o)
             o->runs = atoi(argv[++i]);
         else if (strcmp(a, "--save-cost") == 0 && v != NULL)
             o->save_cost = argv[++i];
+        else if (strcmp(a, "--image") == 0 && v != NULL)
+            o->image = argv[++i];
+        else if (strcmp(a, "--scales") == 0 && v != NULL)
+            o->scales = argv[++i];
+        else if (strcmp(a, "--start") == 0 && v != NULL &&
+                 sscanf(v, "%lf,%lf,%lf", &o->start[0], &o->start[1],
+                        &o->start[2]) == 3)
+            i++;
+        else if (strcmp(a, "--end") == 0 && v != NULL &&
+                 sscanf(v, "%lf,%lf,%lf", &o->end[0], &o->end[1],
+                        &o->end[2]) == 3)
+            i++;
         else if (strcmp(a, "--analytic") == 0)
             o->analytic = true;
         else {
             fprintf(stderr, "usage: %s [--dims 512x512x256] [--spacing 0.4] "
                     "[--threads 2] [--runs 5] [--analytic] "
-                    "[--save-cost cost.npy]\n", argv[0]);
+                    "[--save-cost cost.npy] [--image ct.nii.gz --start x,y,z "
+                    "--end x,y,z] [--scales \"[0.5, 1.0, 1.5]\"]\n", argv[0]);
             return -1;
         }
     }
@@ -349,10 +408,11 @@ int main(int argc, char **argv)
     vflow_runtime_options ro = {.threads = o.threads,
                                 .log_level = VFLOW_LOG_WARN};
     vflow_runtime *rt = vflow_runtime_new(&ro, &err);
-    const vflow_stage_desc *stages[] = {&vflow_stage_frangi, &vflow_stage_fmm,
+    const vflow_stage_desc *stages[] = {&vflow_stage_nifti_load,
+                                        &vflow_stage_frangi, &vflow_stage_fmm,
                                         &vflow_stage_dijkstra,
                                         &vflow_stage_backtrack};
-    vflow_plugin_info info = {VFLOW_ABI_MAJOR, VFLOW_ABI_MINOR, "bench", 4,
+    vflow_plugin_info info = {VFLOW_ABI_MAJOR, VFLOW_ABI_MINOR, "bench", 5,
                               stages};
     if (rt == NULL || vflow_runtime_add_plugin_info(rt, &info, "bench", &err))
         return fprintf(stderr, "%s\n", err.message), 1;
@@ -364,17 +424,22 @@ int main(int argc, char **argv)
     vflow_points *pts = vflow_points_create(2, NULL);
     strcpy(pts->items[0].name, "start");
     strcpy(pts->items[1].name, "end");
-    pb_helix(&o, 0.0, pts->items[0].xyz);
-    pb_helix(&o, 1.0, pts->items[1].xyz);
-    printf("volume %zux%zux%zu at %.2f mm, %u threads, median of %d; "
+    if (o.image != NULL) {
+        memcpy(pts->items[0].xyz, o.start, sizeof o.start);
+        memcpy(pts->items[1].xyz, o.end, sizeof o.end);
+    } else {
+        pb_helix(&o, 0.0, pts->items[0].xyz);
+        pb_helix(&o, 1.0, pts->items[1].xyz);
+    }
+    double si[3], ei[3];
+    vflow_volume_world_to_index(speed, pts->items[0].xyz, si);
+    vflow_volume_world_to_index(speed, pts->items[1].xyz, ei);
+    printf("%s %zux%zux%zu at %.2fx%.2fx%.2f mm, %u threads, median of %d; "
            "start voxel (%ld,%ld,%ld), end voxel (%ld,%ld,%ld)\n",
-           o.dims[0], o.dims[1], o.dims[2], o.spacing, o.threads, o.runs,
-           lround(pts->items[0].xyz[0] / o.spacing),
-           lround(pts->items[0].xyz[1] / o.spacing),
-           lround(pts->items[0].xyz[2] / o.spacing),
-           lround(pts->items[1].xyz[0] / o.spacing),
-           lround(pts->items[1].xyz[1] / o.spacing),
-           lround(pts->items[1].xyz[2] / o.spacing));
+           o.image ? o.image : "helix", speed->dims[0], speed->dims[1],
+           speed->dims[2], speed->spacing[0], speed->spacing[1],
+           speed->spacing[2], o.threads, o.runs, lround(si[0]), lround(si[1]),
+           lround(si[2]), lround(ei[0]), lround(ei[1]), lround(ei[2]));
     const struct { const vflow_stage_desc *d; const char *order; } cases[] = {
         {&vflow_stage_fmm, "2"}, {&vflow_stage_fmm, "1"},
         {&vflow_stage_dijkstra, "2"}};
