@@ -45,6 +45,15 @@ static const char *hint(const char *name, const char *const *cands, size_t n,
                        char *buf, size_t size)
 {
     const char *best = n > 0 ? vflow_suggest(name, cands, n) : NULL;
+    /* "spacing" for "spacing_mm": a unique prefix is a good hint too. */
+    for (size_t i = 0; best == NULL && i < n; i++)
+        if (strncmp(cands[i], name, strlen(name)) == 0 && name[0] != '\0') {
+            best = cands[i];
+            for (size_t j = i + 1; j < n && best != NULL; j++)
+                if (strncmp(cands[j], name, strlen(name)) == 0)
+                    best = NULL;
+            break;
+        }
     if (best != NULL)
         snprintf(buf, size, " (did you mean '%s'?)", best);
     else
