@@ -249,24 +249,36 @@ static void reference_fit(const double *s, const double *y,
     free(prev);
 }
 
+/* Trapezoid rule over the finite samples (failed sections are bridged). */
 static double trapezoid(const double *s, const double *y, size_t n)
 {
     double sum = 0.0;
-    for (size_t i = 1; i < n; i++)
-        sum += 0.5 * (y[i] + y[i - 1]) * (s[i] - s[i - 1]);
+    size_t prev = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(y[i]))
+            continue;
+        if (prev != SIZE_MAX)
+            sum += 0.5 * (y[i] + y[prev]) * (s[i] - s[prev]);
+        prev = i;
+    }
     return sum;
 }
 
-static void mark_eligible(const double *s, size_t n, double excl, bool *el)
+/* Stations that may be MLA / reference: inside the end exclusion and with
+ * finite areas (a failed section has NaN radii). */
+static void mark_eligible(const double *s, const double *area,
+                          const double *outer, size_t n, double excl,
+                          bool *el)
 {
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
-        el[i] = s[i] >= s[0] + excl && s[i] <= s[n - 1] - excl;
+        bool ok = isfinite(area[i]) && area[i] > 0.0 && isfinite(outer[i]);
+        el[i] = ok && s[i] >= s[0] + excl && s[i] <= s[n - 1] - excl;
         count += el[i];
     }
     if (count < 3)
         for (size_t i = 0; i < n; i++)
-            el[i] = true;
+            el[i] = isfinite(area[i]) && area[i] > 0.0 && isfinite(outer[i]);
 }
 
 void vflow_vessel_measures_compute(const vflow_contours *c,
@@ -284,11 +296,20 @@ void vflow_vessel_measures_compute(const vflow_contours *c,
         v->mla_mm2 = NAN;
         return;
     }
-    mark_eligible(m->s_mm, n, end_exclusion_mm, el);
+    mark_eligible(m->s_mm, m->lumen_area, m->outer_area, n, end_exclusion_mm,
+                  el);
     size_t k = SIZE_MAX;
     for (size_t i = 0; i < n; i++)
         if (el[i] && (k == SIZE_MAX || m->lumen_area[i] < m->lumen_area[k]))
             k = i;
+    if (k == SIZE_MAX) { /* no usable station */
+        free(el), free(use);
+        v->mla_mm2 = v->reference_area_mm2 = NAN;
+        v->area_stenosis_pct = v->diameter_stenosis_pct = NAN;
+        v->remodeling_index = v->plaque_volume_mm3 = NAN;
+        v->length_mm = length_mm;
+        return;
+    }
     v->mla_station = k;
     v->mla_mm2 = m->lumen_area[k];
     v->mla_s_mm = m->s_mm[k];

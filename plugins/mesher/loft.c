@@ -82,6 +82,21 @@ static bool rings_separated(const vflow_contours *c, const double (*cs)[2],
     return hi < -margin;
 }
 
+/* A station is usable when its frame and all its radii are finite. */
+static bool station_usable(const vflow_contours *c, size_t s)
+{
+    const vflow_frame *f = &c->frames[s];
+    for (int k = 0; k < 3; k++)
+        if (!isfinite(f->center[k]) || !isfinite(f->tangent[k]) ||
+            !isfinite(f->normal[k]) || !isfinite(f->binormal[k]))
+            return false;
+    for (size_t a = 0; a < c->n_angles; a++)
+        if (!isfinite(c->lumen_r[s * c->n_angles + a]) ||
+            !isfinite(c->outer_r[s * c->n_angles + a]))
+            return false;
+    return true;
+}
+
 int vflow_loft_select_stations(const vflow_contours *c, bool fix_bends,
                                size_t *kept, size_t *n_kept,
                                vflow_error *err)
@@ -99,13 +114,21 @@ int vflow_loft_select_stations(const vflow_contours *c, bool fix_bends,
         double th = 2.0 * M_PI * (double)a / (double)c->n_angles;
         cs[a][0] = cos(th), cs[a][1] = sin(th);
     }
-    kept[n++] = 0;
-    for (size_t j = 1; j < c->count; j++) {
+    size_t first = 0, last = c->count - 1;
+    while (first < c->count && !station_usable(c, first))
+        first++;
+    while (last > first && !station_usable(c, last))
+        last--;
+    if (first < c->count)
+        kept[n++] = first;
+    for (size_t j = first + 1; j <= last && first < c->count; j++) {
+        if (!station_usable(c, j))
+            continue; /* a failed section (NaN radii) is skipped */
         if (!fix_bends) {
             kept[n++] = j;
             continue;
         }
-        if (j + 1 < c->count) {
+        if (j < last) {
             if (rings_separated(c, cs, kept[n - 1], j))
                 kept[n++] = j;
             continue;

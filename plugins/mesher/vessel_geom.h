@@ -29,8 +29,9 @@ typedef enum vflow_loft_surface {
  * lies strictly in front of plane k and every vertex of ring k strictly
  * behind plane j; the ring is the larger of lumen and outer radius per angle,
  * so both surfaces use the same stations. The last station is kept by
- * dropping earlier kept ones if needed. With `fix_bends` false every station
- * is kept. `kept` must hold c->count entries; *n_kept receives the count.
+ * dropping earlier kept ones if needed. Stations with a non-finite frame or
+ * radius (failed sections) are skipped. With `fix_bends` false every other
+ * station is kept. `kept` must hold c->count entries; *n_kept receives the count.
  * Returns 0, or VFLOW_EINVAL when fewer than two stations remain.
  */
 int vflow_loft_select_stations(const vflow_contours *c, bool fix_bends,

@@ -282,3 +282,20 @@ Test(measure_stage, rejects_a_single_station)
     cr_assert(strstr(err.message, "stations") != NULL);
     vflow_object_release(&c->base);
 }
+
+Test(measure, failed_sections_do_not_poison_the_vessel_figures)
+{
+    synth_path p = {{0, 0, 0}, 30.0, 0, 0, 0};
+    synth_shape sh = {1.6, 1.0, 0.6, 15.0, 8.0, 0.5};
+    vflow_contours *c = synth_contours(&p, &sh, 0.25, 64, false);
+    for (size_t a = 0; a < 64; a++)
+        c->lumen_r[20 * 64 + a] = NAN;
+    vflow_station_measures m;
+    vflow_vessel_measures v;
+    measure_all(c, &m, &v);
+    cr_assert(isnan(m.lumen_area[20]));
+    cr_assert_lt(fabs(v.diameter_stenosis_pct - 50.0), 1.0);
+    cr_assert(isfinite(v.plaque_volume_mm3));
+    vflow_station_measures_free(&m);
+    vflow_object_release(&c->base);
+}

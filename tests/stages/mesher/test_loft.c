@@ -237,3 +237,20 @@ Test(meshcheck, detects_open_and_inconsistent_edges)
     cr_assert_eq(vflow_mesh_count_bad_edges(m), 3);
     vflow_object_release(&m->base);
 }
+
+Test(loft, stations_with_nan_radii_are_skipped)
+{
+    synth_path p = {{0, 0, 0}, 10.0, 0, 0, 0};
+    synth_shape sh = {1.5, 1.0, 0.5, 0, 0, 0};
+    vflow_contours *c = synth_contours(&p, &sh, 0.5, 32, false);
+    c->lumen_r[0 * 32 + 3] = NAN;  /* first station */
+    c->outer_r[7 * 32 + 9] = NAN;  /* a middle one */
+    size_t n_kept = 0;
+    vflow_mesh *m = loft(c, VFLOW_LOFT_LUMEN, true, &n_kept);
+    cr_assert_eq(n_kept, c->count - 2);
+    cr_assert_eq(vflow_mesh_count_bad_edges(m), 0);
+    double want = M_PI * 2.25 * 9.5 * polygon_factor(32);
+    cr_assert_lt(relative_error(vflow_mesh_signed_volume(m), want), 1e-4);
+    vflow_object_release(&m->base);
+    vflow_object_release(&c->base);
+}
