@@ -56,7 +56,7 @@ static void preset_base(vflow_phantom_params *p)
     p->distractor_s_mm = 36.0;
     p->distractor_gap_mm = 1.5;
     p->distractor_radius_mm = 1.2;
-    p->distractor_azimuth_deg = 270.0;
+    p->distractor_azimuth_deg = 0.0;
     p->calcium_hu = 850.0;
     p->calcium_gap_mm = 0.1;
     p->calcium_thickness_mm = 0.6;
@@ -528,52 +528,50 @@ static double distractor_gap(const vflow_phantom *ph, const vflow_curve *dc,
 }
 
 /*
- * The distractor follows the target at a constant outer-wall gap for +-3 mm
- * around its closest approach, diverges quadratically over the next 7 mm and
- * continues straight for 12 mm: a parallel neighbour a minimal path may
- * shortcut through.
+ * The distractor: a straight vessel crossing the target's course at 20
+ * degrees, its axis passing at the requested outer-wall gap at arc length
+ * distractor_s_mm, on the convex side of the bend rotated by `az` degrees
+ * about the tangent (so the target curves away from it on both sides): a
+ * short "kissing" contact that a minimal path may shortcut through.
  */
 static int build_distractor_at(const vflow_phantom *ph, double az,
                                double extra, vflow_curve *dc, vflow_error *err)
 {
     const vflow_phantom_params *p = &ph->params;
-    const double half = 10.0, par = 3.0, curv = 0.12, ext = 12.0, step = 0.1;
+    const double half = 20.0, step = 0.1, cross = 20.0 * DEG;
     double sd = p->distractor_s_mm;
     double d0 = outer_radius_p(p, sd) + p->distractor_gap_mm +
                 ph->distractor_r_mm + ph->distractor_wall_mm + extra;
-    size_t n_mid = (size_t)(2 * half / step) + 1;
-    size_t n_ext = (size_t)(ext / step);
-    size_t n = n_mid + 2 * n_ext;
+    double q[3], t[3], u[3], v[3], ta[3], tb[3], nrm[3], dir[3], e[3];
+    vflow_curve_at(&ph->target, sd, q, t, u, v);
+    vflow_curve_at(&ph->target, sd - 1.0, NULL, ta, NULL, NULL);
+    vflow_curve_at(&ph->target, sd + 1.0, NULL, tb, NULL, NULL);
+    for (int a = 0; a < 3; a++)
+        nrm[a] = tb[a] - ta[a];
+    double pr = dot3(nrm, t);
+    for (int a = 0; a < 3; a++)
+        nrm[a] -= pr * t[a];
+    double nl = sqrt(dot3(nrm, nrm));
+    /* Convex side = minus the principal normal (u if straight there). */
+    double cu = nl > 1e-6 ? -dot3(nrm, u) / nl : 1.0;
+    double cv = nl > 1e-6 ? -dot3(nrm, v) / nl : 0.0;
+    double base = atan2(cv, cu);
+    for (int a = 0; a < 3; a++)
+        dir[a] = cos(base + az * DEG) * u[a] + sin(base + az * DEG) * v[a];
+    e[0] = t[1] * dir[2] - t[2] * dir[1];
+    e[1] = t[2] * dir[0] - t[0] * dir[2];
+    e[2] = t[0] * dir[1] - t[1] * dir[0];
+    size_t n = (size_t)(2 * half / step) + 1;
     double(*pts)[3] = malloc(n * sizeof *pts);
     if (!pts)
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory (distractor)");
-    for (size_t i = 0; i < n_mid; i++) {
-        double uu = -half + (double)i * step;
-        double s = fmin(fmax(sd + uu, 0.0), p->length_mm);
-        double q[3], dir[3];
-        vflow_curve_at(&ph->target, s, q, NULL, NULL, NULL);
-        frame_dir(&ph->target, s, az, dir);
-        double ex = fabs(uu) - par;
-        double off = d0 + (ex > 0 ? curv * ex * ex : 0.0);
+    for (size_t i = 0; i < n; i++) {
+        double w = -half + (double)i * step;
         for (int a = 0; a < 3; a++)
-            pts[n_ext + i][a] = q[a] + off * dir[a];
+            pts[i][a] = q[a] + d0 * dir[a] +
+                        w * (cos(cross) * t[a] + sin(cross) * e[a]);
     }
-    for (int side = 0; side < 2; side++) {
-        size_t e = side ? n_ext + n_mid - 1 : n_ext;
-        size_t e2 = side ? e - 1 : e + 1;
-        double t[3];
-        for (int a = 0; a < 3; a++)
-            t[a] = pts[e][a] - pts[e2][a];
-        double tl = sqrt(dot3(t, t));
-        for (size_t k = 1; k <= n_ext; k++) {
-            size_t idx = side ? e + k : e - k;
-            for (int a = 0; a < 3; a++)
-                pts[idx][a] = pts[e][a] + (double)k * step * t[a] / tl;
-        }
-    }
-    double u0[3];
-    frame_dir(&ph->target, sd, az + 90.0, u0);
-    int rc = curve_from_polyline(dc, pts, n, CURVE_DS, u0, err);
+    int rc = curve_from_polyline(dc, pts, n, CURVE_DS, dir, err);
     free(pts);
     return rc;
 }
@@ -800,7 +798,6 @@ static void render_voxel(const render_job *rj, const double x[3], size_t idx)
      * vessel) do not need the full resolution of the vessel boundaries. */
     int n = sm.margin > thr ? 3 : sc->p->supersample;
     double sum = 0;
-    int n_lumen = 0, n_vessel = 0;
     for (int c = 0; c < n; c++)
         for (int b = 0; b < n; b++)
             for (int a = 0; a < n; a++) {
@@ -813,14 +810,15 @@ static void render_voxel(const render_job *rj, const double x[3], size_t idx)
                 sample ss;
                 scene_eval(sc, y, &hs, true, &ss);
                 sum += ss.hu;
-                n_lumen += ss.lumen;
-                n_vessel += ss.vessel;
             }
     int tot = n * n * n;
     rj->img[idx] = (float)(sum / tot);
-    /* Label rule: lumen if >= half the voxel volume is lumen, else wall if
-     * >= half is lumen or wall; this keeps label volumes unbiased. */
-    rj->lab[idx] = 2 * n_lumen >= tot ? 1 : (2 * n_vessel >= tot ? 2 : 0);
+    /* Label rule: the class at the voxel centre (point sampling), whose
+     * expected volume equals the true volume. The majority rule over the
+     * sub-samples would shrink convex tubes by about h^2 / (24 R) (the
+     * boundary arc bulges inwards within a voxel): -1.5 % of the lumen
+     * volume at 0.5 mm voxels, measured on the presets. */
+    rj->lab[idx] = sm.lumen ? 1 : (sm.vessel ? 2 : 0);
 }
 
 static void render_slices(void *user, size_t begin, size_t end, unsigned w)

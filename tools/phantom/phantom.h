@@ -71,8 +71,10 @@ typedef struct vflow_phantom_params {
     bool branch;
     double branch_s_mm, branch_takeoff_deg, branch_azimuth_deg;
     double branch_radius_mm, branch_length_mm;
-    /* Distractor: closest approach at target arc length `distractor_s_mm`,
-     * gap measured OUTER WALL TO OUTER WALL. */
+    /* Distractor: a straight vessel crossing at 20 degrees, closest approach
+     * at target arc length `distractor_s_mm`, gap measured OUTER WALL TO
+     * OUTER WALL, on the convex side of the bend rotated by
+     * `distractor_azimuth_deg` about the tangent. */
     bool distractor;
     double distractor_s_mm, distractor_gap_mm, distractor_radius_mm;
     double distractor_azimuth_deg;

@@ -305,8 +305,8 @@ int vflow_phantom_write_json(const vflow_phantom *ph, FILE *f)
     jkv(f, "myocardium", p->myocardium_hu, false);
     fprintf(f, "},\n \"labels\":\"0 background, 1 target lumen, 2 target "
                "wall/plaque/calcium; target only (not chamber, branch, "
-               "distractor); a voxel is 1 if >= 50%% of its volume is lumen, "
-               "else 2 if >= 50%% is lumen or wall\",\n");
+               "distractor); class at the voxel centre (point sampling: unbiased "
+               "volume; the image itself is supersampled)\",\n");
     fprintf(f, " \"clicks\":{");
     jkv(f, "start_s_mm", ph->start_s, true);
     jkv(f, "end_s_mm", ph->end_s, false);
