@@ -212,3 +212,39 @@ Test(labelmap, refuses_contours_without_two_stations)
     vflow_object_release(&c->base);
     vflow_object_release(&g->base);
 }
+
+/* Labels of the same contours with `threads` workers (transfer full). */
+static vflow_volume *labels_with_threads(unsigned threads,
+                                         const vflow_contours *c,
+                                         const vflow_volume *g)
+{
+    vflow_error err = {0};
+    vflow_runtime_options o = {.threads = threads, .log_level = VFLOW_LOG_WARN};
+    vflow_runtime *rt = vflow_runtime_new(&o, &err);
+    cr_assert_eq(vflow_runtime_add_plugin_info(rt, &info, "test", &err), 0);
+    vflow_stage *st = vflow_stage_new(rt, &vflow_stage_labelmap, &err);
+    cr_assert_eq(vflow_stage_set_input(st, "contours", (vflow_object *)&c->base, &err), 0);
+    cr_assert_eq(vflow_stage_set_input(st, "volume", (vflow_object *)&g->base, &err), 0);
+    cr_assert_eq(vflow_stage_set_param(st, "supersample", "3", &err), 0);
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    vflow_object *l = vflow_object_retain(vflow_stage_output(st, "labels"));
+    vflow_stage_free(st);
+    vflow_runtime_free(rt);
+    return VFLOW_VOLUME(l);
+}
+
+Test(labelmap_stage, labels_do_not_depend_on_the_thread_count)
+{
+    double sp[3] = {0.3, 0.3, 0.35}, centre[3] = {2, 2, 0};
+    vflow_volume *g = oblique_grid(64, sp, centre);
+    synth_path p = {{-6, 0, 0}, 6.0, 3.0, 1.5, 6.0};
+    synth_shape sh = {1.5, 0.8, 0.5, 5.0, 3.0, 0.4};
+    vflow_contours *c = synth_contours(&p, &sh, 0.3, 48, false);
+    vflow_volume *a = labels_with_threads(1, c, g);
+    vflow_volume *b = labels_with_threads(3, c, g);
+    cr_assert_eq(memcmp(a->data, b->data, vflow_volume_voxel_count(a)), 0);
+    vflow_object_release(&a->base);
+    vflow_object_release(&b->base);
+    vflow_object_release(&c->base);
+    vflow_object_release(&g->base);
+}
