@@ -11,7 +11,8 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&        \
     !defined(__SANITIZE_ADDRESS__)
-#define VFLOW_HOT __attribute__((target_clones("avx2", "default")))
+#define VFLOW_HOT                                                             \
+    __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define VFLOW_HOT
 #endif
@@ -82,7 +83,8 @@ static inline void keep_max(float *v, uint8_t *best, float vs, uint8_t si)
 /* One row of one slice: shape and S^2 per voxel, then either the final V
  * (c known) or the packed factors (c deferred). Written branch-free so the
  * loop vectorises. */
-static inline float frangi_row(const frangi_run *r, const float *const h[6],
+__attribute__((always_inline)) static inline float
+frangi_row(const frangi_run *r, const float *const h[6],
                                size_t o, size_t g, size_t nx)
 {
     const float *hxx = h[VFLOW_H_XX] + o, *hxy = h[VFLOW_H_XY] + o;
@@ -122,18 +124,15 @@ static inline float frangi_row(const frangi_run *r, const float *const h[6],
 }
 
 VFLOW_HOT
-static void frangi_slice(void *user, size_t k,
-                         const float *const h[VFLOW_H_COUNT], unsigned worker)
+static void frangi_rows(void *user, size_t y, size_t k,
+                        const float *const h[VFLOW_H_COUNT], unsigned worker)
 {
     frangi_run *r = user;
-    size_t nx = r->box.hi[0] - r->box.lo[0], ny = r->box.hi[1] - r->box.lo[1];
+    size_t nx = r->box.hi[0] - r->box.lo[0];
+    size_t g = vflow_volume_index(r->vol, r->box.lo[0], y, k);
+    float m = frangi_row(r, h, 0, g, nx);
     float mx = r->worker_max_s2[worker];
-    for (size_t y = 0; y < ny; y++) {
-        size_t g = vflow_volume_index(r->vol, r->box.lo[0], r->box.lo[1] + y, k);
-        float m = frangi_row(r, h, y * nx, g, nx);
-        mx = m > mx ? m : mx;
-    }
-    r->worker_max_s2[worker] = mx;
+    r->worker_max_s2[worker] = m > mx ? m : mx;
 }
 
 /* Second pass of a deferred scale: V from the packed factors and c. */
@@ -200,7 +199,7 @@ static int frangi_scale(vflow_ctx *ctx, frangi_run *r, double sigma,
     for (unsigned w = 0; w < nw; w++)
         r->worker_max_s2[w] = 0.0f;
     bool clamped = false;
-    int rc = vflow_hessian_scan(ctx, r->vol, &r->box, sigma, frangi_slice, r,
+    int rc = vflow_hessian_scan(ctx, r->vol, &r->box, sigma, frangi_rows, r,
                                 &clamped, err);
     if (rc < 0)
         return rc;

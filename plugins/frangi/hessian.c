@@ -13,7 +13,8 @@
  * function multi-versioning); other targets use the portable build. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&        \
     !defined(__SANITIZE_ADDRESS__)
-#define VFLOW_HOT __attribute__((target_clones("avx2", "default")))
+#define VFLOW_HOT                                                             \
+    __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define VFLOW_HOT
 #endif
@@ -179,10 +180,16 @@ void vflow_gauss1d_apply(const vflow_gauss1d *f, const float *src, float *dst,
     if (n == 0 || w == 0)
         return;
     /* scratch: x (n rows), two edge rows, four anti-causal output rows. */
-    float *x = scratch, *xe0 = x + n * w, *xe1 = xe0 + w, *ring = xe1 + w;
-    float *ye0 = ring + 4 * w, *ye1 = ye0 + w;
-    for (size_t k = 0; k < n; k++)
-        stencil_row(f, src, x + k * w, k, n, w);
+    float *xs_buf = scratch, *xe0 = xs_buf + n * w, *xe1 = xe0 + w;
+    float *ring = xe1 + w, *ye0 = ring + 4 * w, *ye1 = ye0 + w;
+    /* Plain smoothing reads the input directly; a difference (or a gain)
+     * is computed once into scratch. */
+    const float *x = src;
+    if (f->order != 0 || f->gain != 1.0f) {
+        for (size_t k = 0; k < n; k++)
+            stencil_row(f, src, xs_buf + k * w, k, n, w);
+        x = xs_buf;
+    }
     /* Constant extension beyond both ends: x continues its end value for
      * smoothing, and is zero for a derivative (difference of a constant);
      * each pass starts in its steady state for that input (exact). */
@@ -352,98 +359,110 @@ int vflow_hessian_parallel(vflow_ctx *ctx, size_t n, size_t grain,
     return vflow_parallel_for(ctx, n, grain, fn, user);
 }
 
+/* Rows per transposed block of the x pass (lanes of its recursion). */
+#define X_BLOCK 32
+
 /* Per-worker buffers of the slab engine. */
 typedef struct hess_buffers {
-    float *z[3];     /* z-filtered slab: G, D1, D2 along z */
-    float *y[6];     /* one slice, then the six components */
+    float **L;       /* smoothed slices of the slab plus 2 on each side */
+    float *spare;    /* one more slice, swapped in by the y/x passes */
     float *line;     /* input rows of one y, over the slab plus halo */
     float *ext;      /* z-filter output over the slab plus halo */
-    float *t0, *t1;  /* transposed 8-row blocks for the x pass */
+    float *t0, *t1;  /* transposed row blocks for the x pass */
     float *scratch;  /* vflow_gauss1d_apply scratch */
+    float *pad[5];   /* padded rows for the x stencils */
+    float *h[VFLOW_H_COUNT]; /* one row of each Hessian component */
 } hess_buffers;
 
 typedef struct hess_job {
     const vflow_volume *vol;
     vflow_box box;
-    size_t nx, ny, slab, halo_z, n_ext;
-    vflow_gauss1d fx[3], fy[3], fz[3];   /* indexed by order */
-    hess_buffers *buf;                   /* per worker */
-    vflow_hessian_slice_fn fn;
+    size_t nx, ny, slab, n_slots, halo_z, n_ext;
+    vflow_gauss1d g[3];              /* smoothing along x, y, z */
+    float gain[VFLOW_H_COUNT];       /* sigma^2 / (h_a h_b) */
+    hess_buffers *buf;               /* per worker */
+    vflow_hessian_row_fn fn;
     void *user;
 } hess_job;
 
-static void free_buffers(hess_buffers *b)
+static void free_buffers(hess_buffers *b, size_t n_slots)
 {
-    for (int i = 0; i < 3; i++)
-        free(b->z[i]);
-    for (int i = 0; i < 6; i++)
-        free(b->y[i]);
+    if (b->L != NULL)
+        for (size_t i = 0; i < n_slots; i++)
+            free(b->L[i]);
+    free(b->L);
+    free(b->spare);
     free(b->line);
     free(b->ext);
     free(b->t0);
     free(b->t1);
     free(b->scratch);
+    for (int i = 0; i < 5; i++)
+        free(b->pad[i]);
+    for (int i = 0; i < VFLOW_H_COUNT; i++)
+        free(b->h[i]);
 }
 
 static int alloc_buffers(hess_buffers *b, const hess_job *j)
 {
     size_t slice = j->nx * j->ny, wmax = j->nx > j->ny ? j->nx : j->ny;
     memset(b, 0, sizeof *b);
-    bool ok = true;
-    for (int i = 0; i < 3; i++)
-        ok = ok && (b->z[i] = malloc(j->slab * slice * sizeof(float)));
-    for (int i = 0; i < 6; i++)
-        ok = ok && (b->y[i] = malloc(slice * sizeof(float)));
+    bool ok = (b->L = calloc(j->n_slots, sizeof *b->L)) != NULL;
+    for (size_t i = 0; ok && i < j->n_slots; i++)
+        ok = (b->L[i] = malloc(slice * sizeof(float))) != NULL;
+    ok = ok && (b->spare = malloc(slice * sizeof(float)));
     ok = ok && (b->line = malloc(j->n_ext * j->nx * sizeof(float)));
     ok = ok && (b->ext = malloc(j->n_ext * j->nx * sizeof(float)));
-    ok = ok && (b->t0 = malloc(8 * j->nx * sizeof(float)));
-    ok = ok && (b->t1 = malloc(8 * j->nx * sizeof(float)));
+    ok = ok && (b->t0 = malloc(X_BLOCK * j->nx * sizeof(float)));
+    ok = ok && (b->t1 = malloc(X_BLOCK * j->nx * sizeof(float)));
     size_t lines = j->n_ext * j->nx;
     lines = lines > slice ? lines : slice;
-    lines = lines > 8 * j->nx ? lines : 8 * j->nx;
-    ok = ok && (b->scratch = malloc(vflow_gauss1d_scratch(lines, wmax > 8 ? wmax : 8) *
+    lines = lines > X_BLOCK * j->nx ? lines : X_BLOCK * j->nx;
+    wmax = wmax > X_BLOCK ? wmax : X_BLOCK;
+    ok = ok && (b->scratch = malloc(vflow_gauss1d_scratch(lines, wmax) *
                                     sizeof(float)));
+    for (int i = 0; i < 5; i++)
+        ok = ok && (b->pad[i] = malloc((j->nx + 4) * sizeof(float)));
+    for (int i = 0; i < VFLOW_H_COUNT; i++)
+        ok = ok && (b->h[i] = malloc(j->nx * sizeof(float)));
     if (!ok)
-        free_buffers(b);
+        free_buffers(b, j->n_slots);
     return ok ? 0 : VFLOW_ENOMEM;
 }
 
-/* z pass of one slab: the three z operators into b->z[order]. */
-static void slab_filter_z(const hess_job *j, hess_buffers *b, size_t k0,
-                          size_t k1)
+/* z pass: smoothed slices [la, lb) into b->L[k - la] (before y and x). */
+static void slab_filter_z(const hess_job *j, hess_buffers *b, size_t la,
+                          size_t lb)
 {
     const vflow_box *bx = &j->box;
-    size_t ka = k0 > bx->lo[2] + j->halo_z ? k0 - j->halo_z : bx->lo[2];
-    size_t kb = k1 + j->halo_z < bx->hi[2] ? k1 + j->halo_z : bx->hi[2];
+    size_t ka = la > bx->lo[2] + j->halo_z ? la - j->halo_z : bx->lo[2];
+    size_t kb = lb + j->halo_z < bx->hi[2] ? lb + j->halo_z : bx->hi[2];
     size_t ne = kb - ka, nx = j->nx;
     for (size_t y = 0; y < j->ny; y++) {
         for (size_t k = ka; k < kb; k++)
             vflow_volume_row_f32(j->vol, bx->lo[0], bx->hi[0], bx->lo[1] + y,
                                  k, b->line + (k - ka) * nx);
-        for (int o = 0; o < 3; o++) {
-            vflow_gauss1d_apply(&j->fz[o], b->line, b->ext, ne, nx, b->scratch);
-            for (size_t k = k0; k < k1; k++)
-                memcpy(b->z[o] + ((k - k0) * j->ny + y) * nx,
-                       b->ext + (k - ka) * nx, nx * sizeof(float));
-        }
+        vflow_gauss1d_apply(&j->g[2], b->line, b->ext, ne, nx, b->scratch);
+        for (size_t k = la; k < lb; k++)
+            memcpy(b->L[k - la] + y * nx, b->ext + (k - ka) * nx,
+                   nx * sizeof(float));
     }
 }
 
-/* x pass in place on one slice: 8-row blocks are transposed so the
- * recursion runs across rows (vectorised) instead of along them. */
+/* x pass in place on one slice: blocks of X_BLOCK rows are transposed so
+ * the recursion runs across rows (vectorised) instead of along them. */
 VFLOW_HOT
-static void slice_filter_x(const hess_job *j, hess_buffers *b, float *s,
-                           const vflow_gauss1d *f)
+static void slice_filter_x(const hess_job *j, hess_buffers *b, float *s)
 {
     size_t nx = j->nx;
-    for (size_t y0 = 0; y0 < j->ny; y0 += 8) {
-        size_t w = j->ny - y0 < 8 ? j->ny - y0 : 8;
+    for (size_t y0 = 0; y0 < j->ny; y0 += X_BLOCK) {
+        size_t w = j->ny - y0 < X_BLOCK ? j->ny - y0 : X_BLOCK;
         for (size_t r = 0; r < w; r++) {
             const float *row = s + (y0 + r) * nx;
             for (size_t x = 0; x < nx; x++)
                 b->t0[x * w + r] = row[x];
         }
-        vflow_gauss1d_apply(f, b->t0, b->t1, nx, w, b->scratch);
+        vflow_gauss1d_apply(&j->g[0], b->t0, b->t1, nx, w, b->scratch);
         for (size_t r = 0; r < w; r++) {
             float *row = s + (y0 + r) * nx;
             for (size_t x = 0; x < nx; x++)
@@ -452,57 +471,140 @@ static void slice_filter_x(const hess_job *j, hess_buffers *b, float *s,
     }
 }
 
-/* Orders (x, y, z) of the six components, VFLOW_H_* order. */
-static const int comp_order[VFLOW_H_COUNT][3] = {
-    {2, 0, 0}, {1, 1, 0}, {0, 2, 0}, {1, 0, 1}, {0, 1, 1}, {0, 0, 2}};
+/* Copies a row with two replicated samples on each side. */
+static void pad_row(float *dst, const float *row, size_t nx)
+{
+    dst[0] = dst[1] = row[0];
+    memcpy(dst + 2, row, nx * sizeof(float));
+    dst[nx + 2] = dst[nx + 3] = row[nx - 1];
+}
+
+/*
+ * The six components of row y from the smoothed slices S[0..4] = slices
+ * k-2..k+2 (clamped): second derivatives by the 5-point stencil
+ * [1/12, 2/3, -3/2, 2/3, 1/12], cross derivatives by products of central
+ * differences. Both act like a Gaussian of variance 1/3 along each axis
+ * they differentiate (see vflow_hessian_scan), so every component sees
+ * the same total smoothing sigma^2 per axis.
+ */
+VFLOW_HOT
+static void hessian_row(const hess_job *j, hess_buffers *b,
+                        const float *const S[5], size_t y)
+{
+    size_t nx = j->nx, ny = j->ny;
+    size_t yr[5];
+    for (int d = -2; d <= 2; d++) {
+        long yy = (long)y + d;
+        yr[d + 2] = yy < 0 ? 0 : (yy >= (long)ny ? ny - 1 : (size_t)yy);
+    }
+    const float *c = S[2];
+    pad_row(b->pad[0], c + y * nx, nx);          /* x stencils, this row */
+    pad_row(b->pad[1], c + yr[1] * nx, nx);      /* row y-1 */
+    pad_row(b->pad[2], c + yr[3] * nx, nx);      /* row y+1 */
+    pad_row(b->pad[3], S[1] + y * nx, nx);       /* slice k-1 */
+    pad_row(b->pad[4], S[3] + y * nx, nx);       /* slice k+1 */
+    const float *p0 = b->pad[0] + 2, *pym = b->pad[1] + 2, *pyp = b->pad[2] + 2;
+    const float *pzm = b->pad[3] + 2, *pzp = b->pad[4] + 2;
+    const float *ym2 = c + yr[0] * nx, *ym1 = c + yr[1] * nx, *y0 = c + y * nx;
+    const float *yp1 = c + yr[3] * nx, *yp2 = c + yr[4] * nx;
+    const float *zm2 = S[0] + y * nx, *zm1 = S[1] + y * nx;
+    const float *zp1 = S[3] + y * nx, *zp2 = S[4] + y * nx;
+    const float *zm1ym = S[1] + yr[1] * nx, *zm1yp = S[1] + yr[3] * nx;
+    const float *zp1ym = S[3] + yr[1] * nx, *zp1yp = S[3] + yr[3] * nx;
+    const float c2 = 1.0f / 12.0f, c1 = 2.0f / 3.0f, c0 = -1.5f;
+    /* Gains in locals: the stores below could alias j->gain otherwise. */
+    const float gxx = j->gain[VFLOW_H_XX], gyy = j->gain[VFLOW_H_YY];
+    const float gzz = j->gain[VFLOW_H_ZZ], gxy = j->gain[VFLOW_H_XY];
+    const float gxz = j->gain[VFLOW_H_XZ], gyz = j->gain[VFLOW_H_YZ];
+    float *restrict hxx = b->h[VFLOW_H_XX], *restrict hyy = b->h[VFLOW_H_YY];
+    float *restrict hzz = b->h[VFLOW_H_ZZ], *restrict hxy = b->h[VFLOW_H_XY];
+    float *restrict hxz = b->h[VFLOW_H_XZ], *restrict hyz = b->h[VFLOW_H_YZ];
+    for (size_t x = 0; x < nx; x++) {
+        hxx[x] = gxx * (c2 * (p0[x - 2] + p0[x + 2]) +
+                                  c1 * (p0[x - 1] + p0[x + 1]) + c0 * p0[x]);
+        hyy[x] = gyy * (c2 * (ym2[x] + yp2[x]) +
+                                  c1 * (ym1[x] + yp1[x]) + c0 * y0[x]);
+        hzz[x] = gzz * (c2 * (zm2[x] + zp2[x]) +
+                                  c1 * (zm1[x] + zp1[x]) + c0 * y0[x]);
+        hxy[x] = gxy * (pyp[x + 1] - pyp[x - 1] - pym[x + 1] +
+                                  pym[x - 1]);
+        hxz[x] = gxz * (pzp[x + 1] - pzp[x - 1] - pzm[x + 1] +
+                                  pzm[x - 1]);
+        hyz[x] = gyz * (zp1yp[x] - zp1ym[x] - zm1yp[x] + zm1ym[x]);
+    }
+}
 
 static void slab_job(void *user, size_t begin, size_t end, unsigned worker)
 {
     const hess_job *j = user;
     hess_buffers *b = &j->buf[worker];
-    size_t slice = j->nx * j->ny;
+    const vflow_box *bx = &j->box;
     for (size_t s = begin; s < end; s++) {
-        size_t k0 = j->box.lo[2] + s * j->slab;
-        size_t k1 = k0 + j->slab < j->box.hi[2] ? k0 + j->slab : j->box.hi[2];
-        slab_filter_z(j, b, k0, k1);
+        size_t k0 = bx->lo[2] + s * j->slab;
+        size_t k1 = k0 + j->slab < bx->hi[2] ? k0 + j->slab : bx->hi[2];
+        size_t la = k0 >= bx->lo[2] + 2 ? k0 - 2 : bx->lo[2];
+        size_t lb = k1 + 2 <= bx->hi[2] ? k1 + 2 : bx->hi[2];
+        slab_filter_z(j, b, la, lb);
+        for (size_t k = la; k < lb; k++) {
+            float *in = b->L[k - la];
+            vflow_gauss1d_apply(&j->g[1], in, b->spare, j->ny, j->nx,
+                                b->scratch);
+            slice_filter_x(j, b, b->spare);
+            b->L[k - la] = b->spare;
+            b->spare = in;
+        }
         for (size_t k = k0; k < k1; k++) {
-            for (int c = 0; c < VFLOW_H_COUNT; c++) {
-                const float *zs = b->z[comp_order[c][2]] + (k - k0) * slice;
-                vflow_gauss1d_apply(&j->fy[comp_order[c][1]], zs, b->y[c],
-                                    j->ny, j->nx, b->scratch);
-                slice_filter_x(j, b, b->y[c], &j->fx[comp_order[c][0]]);
+            const float *S[5];
+            for (int d = -2; d <= 2; d++) {
+                long kk = (long)k + d;
+                kk = kk < (long)la ? (long)la : (kk >= (long)lb ? (long)lb - 1 : kk);
+                S[d + 2] = b->L[(size_t)kk - la];
             }
-            const float *const h[VFLOW_H_COUNT] = {b->y[0], b->y[1], b->y[2],
-                                                   b->y[3], b->y[4], b->y[5]};
-            j->fn(j->user, k, h, worker);
+            for (size_t y = 0; y < j->ny; y++) {
+                hessian_row(j, b, S, y);
+                const float *const h[VFLOW_H_COUNT] = {b->h[0], b->h[1],
+                                                       b->h[2], b->h[3],
+                                                       b->h[4], b->h[5]};
+                j->fn(j->user, bx->lo[1] + y, k, h, worker);
+            }
         }
     }
 }
 
 /* Slab thickness from the slice size only (never from the thread count,
  * so halo effects and results are the same for any number of threads):
- * about 16 MiB per z-buffer, between 4 and 32 slices. */
+ * about 32 MiB of smoothed slices per worker, between 4 and 32 slices. */
 static size_t choose_slab(size_t slice)
 {
-    size_t s = (16u << 20) / (slice * sizeof(float) + 1);
+    size_t s = (32u << 20) / (slice * sizeof(float) + 1);
     return s < 4 ? 4 : (s > 32 ? 32 : s);
 }
 
+/* The smoothing of each axis: sigma^2 - 1/3 samples^2, so that with the
+ * derivative stencils (variance 1/3 each) the total is sigma^2. */
 static int init_filters(hess_job *j, const vflow_volume *vol, double sigma_mm,
                         bool *clamped, vflow_error *err)
 {
-    vflow_gauss1d *fs[3] = {j->fx, j->fy, j->fz};
     bool cl = false;
+    double sv[3];
     for (int a = 0; a < 3; a++) {
-        double sv = sigma_mm / vol->spacing[a];
-        for (int o = 0; o < 3; o++) {
-            int rc = vflow_gauss1d_init(&fs[a][o], o, sv, pow(sv, o), err);
-            if (rc < 0)
-                return rc;
-            double sd = o == 0 ? 0.0 : (o == 1 ? 1.0 / 3.0 : 1.0 / 6.0);
-            if (sv * sv - sd < VFLOW_GAUSS1D_MIN_SMOOTH * VFLOW_GAUSS1D_MIN_SMOOTH)
-                cl = true;
+        sv[a] = sigma_mm / vol->spacing[a];
+        double want = sv[a] * sv[a] - 1.0 / 3.0;
+        double minv = VFLOW_GAUSS1D_MIN_SMOOTH * VFLOW_GAUSS1D_MIN_SMOOTH;
+        if (want < minv) {
+            cl = true;
+            want = minv;
         }
+        int rc = vflow_gauss1d_init(&j->g[a], 0, sqrt(want), 1.0, err);
+        if (rc < 0)
+            return rc;
+    }
+    static const int axes[VFLOW_H_COUNT][2] = {{0, 0}, {0, 1}, {1, 1},
+                                               {0, 2}, {1, 2}, {2, 2}};
+    for (int c = 0; c < VFLOW_H_COUNT; c++) {
+        double g = sv[axes[c][0]] * sv[axes[c][1]];
+        /* Cross terms: product of two central differences, each /2. */
+        j->gain[c] = (float)(axes[c][0] == axes[c][1] ? g : 0.25 * g);
     }
     if (clamped != NULL)
         *clamped = cl;
@@ -511,7 +613,7 @@ static int init_filters(hess_job *j, const vflow_volume *vol, double sigma_mm,
 
 int vflow_hessian_scan(vflow_ctx *ctx, const vflow_volume *vol,
                        const vflow_box *box, double sigma_mm,
-                       vflow_hessian_slice_fn fn, void *user, bool *clamped,
+                       vflow_hessian_row_fn fn, void *user, bool *clamped,
                        vflow_error *err)
 {
     hess_job j = {.vol = vol, .box = *box, .fn = fn, .user = user};
@@ -519,7 +621,7 @@ int vflow_hessian_scan(vflow_ctx *ctx, const vflow_volume *vol,
         if (box->hi[a] <= box->lo[a] || box->hi[a] > vol->dims[a])
             return vflow_error_set(err, VFLOW_EINVAL,
                                    "empty or out-of-grid box on axis %d", a);
-    if (!(sigma_mm > 0.0))
+    if (!(sigma_mm > 0.0) || !isfinite(sigma_mm))
         return vflow_error_set(err, VFLOW_EINVAL,
                                "scale sigma must be > 0 mm (got %g)", sigma_mm);
     int rc = init_filters(&j, vol, sigma_mm, clamped, err);
@@ -531,10 +633,11 @@ int vflow_hessian_scan(vflow_ctx *ctx, const vflow_volume *vol,
     j.slab = choose_slab(j.nx * j.ny);
     if (j.slab > nz)
         j.slab = nz;
-    for (int o = 0; o < 3; o++)
-        if (j.fz[o].halo > j.halo_z)
-            j.halo_z = j.fz[o].halo;
-    j.n_ext = j.slab + 2 * j.halo_z < nz ? j.slab + 2 * j.halo_z : nz;
+    j.n_slots = j.slab + 4;
+    j.halo_z = j.g[2].halo;
+    j.n_ext = j.n_slots + 2 * j.halo_z;
+    if (j.n_ext > nz)
+        j.n_ext = nz;
 
     unsigned nw = vflow_hessian_workers(ctx);
     j.buf = calloc(nw, sizeof *j.buf);
@@ -548,7 +651,7 @@ int vflow_hessian_scan(vflow_ctx *ctx, const vflow_volume *vol,
         rc = vflow_error_set(err, VFLOW_ENOMEM,
                              "out of memory allocating Hessian buffers "
                              "(%u workers x %zu slices of %zux%zu)",
-                             nw, j.slab, j.nx, j.ny);
+                             nw, j.n_slots, j.nx, j.ny);
     } else {
         size_t n_slabs = (nz + j.slab - 1) / j.slab;
         rc = vflow_hessian_parallel(ctx, n_slabs, 1, slab_job, &j);
@@ -556,7 +659,7 @@ int vflow_hessian_scan(vflow_ctx *ctx, const vflow_volume *vol,
             vflow_error_set(err, rc, "Hessian computation cancelled");
     }
     for (unsigned w = 0; w < made; w++)
-        free_buffers(&j.buf[w]);
+        free_buffers(&j.buf[w], j.n_slots);
     free(j.buf);
     return rc;
 }

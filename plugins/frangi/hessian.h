@@ -166,29 +166,38 @@ enum { VFLOW_H_XX, VFLOW_H_XY, VFLOW_H_YY, VFLOW_H_XZ, VFLOW_H_YZ,
        VFLOW_H_ZZ, VFLOW_H_COUNT };
 
 /*
- * Receives slice k (grid index, box->lo[2] <= k < box->hi[2]): h[c] holds
- * (box->hi[0]-box->lo[0]) * (box->hi[1]-box->lo[1]) values, x fastest,
- * of sigma^2 * d2I/(da db) with derivatives in world mm along the voxel
+ * Receives row (y, k) of the box (grid indices): h[c] holds
+ * box->hi[0]-box->lo[0] values (x from box->lo[0]) of
+ * sigma^2 * d2I/(da db) with derivatives in world mm along the voxel
  * axes (Lindeberg's gamma = 2 normalisation), sigma in mm. `worker`
- * indexes per-worker state. Called concurrently for different slices.
+ * indexes per-worker state. Called concurrently for different slices;
+ * the rows of one slice come in order from one worker.
  */
-typedef void (*vflow_hessian_slice_fn)(void *user, size_t k,
-                                       const float *const h[VFLOW_H_COUNT],
-                                       unsigned worker);
+typedef void (*vflow_hessian_row_fn)(void *user, size_t y, size_t k,
+                                     const float *const h[VFLOW_H_COUNT],
+                                     unsigned worker);
 
 /*
- * Streams the Hessian at scale sigma_mm over `box` of `vol` (any dtype):
- * the box is cut into fixed slabs of z-slices (size chosen from the grid
- * only), each slab filtered along z with a halo, then each slice along y
- * and x, all in per-worker buffers; no Hessian volume is ever stored.
- * Slabs run through vflow_parallel_for (ctx NULL: serial). Results do not
- * depend on the thread count. Per-axis sigma in voxels is
- * sigma_mm / spacing (anisotropic grids are exact); axes where that is
- * below the design minimum are clamped and *clamped is set (may be NULL).
+ * Streams the Hessian at scale sigma_mm over `box` of `vol` (any dtype).
+ * Per axis, the volume is smoothed once by the recursive Gaussian of
+ * sigma_a^2 - 1/3 samples^2 (sigma_a = sigma_mm / spacing_a, so
+ * anisotropic grids are exact); then the second derivatives come from the
+ * 5-point stencil [1/12, 2/3, -3/2, 2/3, 1/12] and the mixed ones from
+ * products of central differences [-1/2, 0, 1/2]. Both stencils equal the
+ * exact derivative times a Gaussian of variance 1/3 to O(omega^4) (their
+ * symbols are -w^2 (1 - w^2/6) and i w (1 - w^2/6)), so every component
+ * is the sigma_a Gaussian derivative to that order, from 3 recursive
+ * passes per scale instead of 15. The box is cut into fixed slabs of
+ * z-slices (size chosen from the grid only), each smoothed along z with a
+ * halo and then along y and x slice by slice in per-worker buffers; no
+ * Hessian volume is stored. Slabs run through vflow_parallel_for (ctx
+ * NULL: serial). Results do not depend on the thread count. Axes where
+ * sigma_a^2 - 1/3 < 0.25 are clamped to 0.5 samples and *clamped is set
+ * (may be NULL).
  */
 int vflow_hessian_scan(vflow_ctx *ctx, const vflow_volume *vol,
                        const vflow_box *box, double sigma_mm,
-                       vflow_hessian_slice_fn fn, void *user, bool *clamped,
+                       vflow_hessian_row_fn fn, void *user, bool *clamped,
                        vflow_error *err);
 
 /* Worker count to size per-worker state for (1 when ctx is NULL). */
