@@ -310,6 +310,18 @@ static int check_layout(const nifti_image *nim, const char *path,
  * voxel bytes than that from a small .gz file mean a corrupt header. */
 #define DEFLATE_MAX_RATIO 1032u
 
+/* By content, not name: zlib reads a gzip-compressed ".nii" too. */
+static bool file_is_gzip(const char *file)
+{
+    unsigned char magic[2] = {0, 0};
+    FILE *f = fopen(file, "rb");
+    if (f == NULL)
+        return false;
+    size_t n = fread(magic, 1, 2, f);
+    fclose(f);
+    return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
 /* Checks, before anything is allocated, that `file` can hold `nbytes` of
  * voxel data from `offset`: exactly for plain files, by the deflate bound
  * for gzip (a bogus header must not trigger a huge allocation). */
@@ -322,13 +334,14 @@ static int data_available(const char *file, const char *path, int64_t offset,
                                "cannot open '%s' (voxel data of '%s'): %s",
                                file, path, strerror(errno));
     uint64_t need = (uint64_t)offset + nbytes, have = (uint64_t)st.st_size;
-    if (!nifti_is_gzfile(file) && have < need)
+    bool gz = file_is_gzip(file);
+    if (!gz && have < need)
         return vflow_error_set(
             err, VFLOW_EFORMAT,
             "'%s' is truncated: %zu bytes of voxel data expected from byte "
             "%lld, the file has %lld bytes", file, nbytes, (long long)offset,
             (long long)st.st_size);
-    if (nifti_is_gzfile(file) && need / DEFLATE_MAX_RATIO > have + 1024)
+    if (gz && need / DEFLATE_MAX_RATIO > have + 1024)
         return vflow_error_set(
             err, VFLOW_EFORMAT,
             "'%s' is truncated or its header is corrupt: %zu bytes of voxel "

@@ -221,3 +221,26 @@ Test(nifti, reads_hdr_img_pairs_and_big_endian_data)
     vflow_runtime_free(rt);
     tmpdir_free(dir);
 }
+
+Test(nifti, reads_gzip_content_whatever_the_name)
+{
+    char *dir = tmpdir_new();
+    char path[600];
+    snprintf(path, sizeof path, "%s/really_gzip.nii", dir);
+    nifti_image *nim = clib_image(4, 4, 4, 1, DT_UINT8);
+    for (int i = 0; i < 64; i++)
+        ((uint8_t *)nim->data)[i] = (uint8_t)(i * 3);
+    char gz[600];
+    snprintf(gz, sizeof gz, "%s/x.nii.gz", dir);
+    clib_write(nim, gz);
+    cr_assert_eq(rename(gz, path), 0);
+    vflow_runtime *rt = runtime_with_nifti();
+    vflow_error err;
+    vflow_volume *v;
+    cr_assert_eq(load_via_stage(rt, path, &v, &err), 0, "%s", err.message);
+    for (int i = 0; i < 64; i++)
+        cr_assert_eq(((uint8_t *)v->data)[i], i * 3);
+    vflow_object_release(&v->base);
+    vflow_runtime_free(rt);
+    tmpdir_free(dir);
+}
