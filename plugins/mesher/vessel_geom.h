@@ -82,6 +82,19 @@ size_t vflow_mesh_count_bad_edges(const vflow_mesh *m);
  */
 size_t vflow_mesh_count_self_intersections(const vflow_mesh *m);
 
+/*
+ * The closed surface of {lo_label <= labels <= hi_label} by marching
+ * tetrahedra
+ * (Freudenthal split of the lattice of voxel centres, level 0.5 of the
+ * indicator) after `smooth_passes` separable [1 2 1]/4 passes (each about a
+ * 0.7-voxel Gaussian; 0 = the staircase through edge midpoints). World mm,
+ * outward, watertight. Transfer full; NULL (err set) when no voxel
+ * qualifies, for non-u8 labels, or out of memory.
+ */
+vflow_mesh *vflow_label_surface(const vflow_volume *labels, uint8_t lo_label,
+                                uint8_t hi_label, unsigned smooth_passes,
+                                vflow_error *err);
+
 /* ---------------------------------------------------------- voxelising */
 
 /* A box of voxels [lo, hi) of a volume grid with a local u8 buffer. */
