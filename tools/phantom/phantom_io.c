@@ -425,10 +425,28 @@ static int write_clicks(const vflow_phantom *ph, const char *dir,
     return close_out(f, path, err);
 }
 
+/* mkdir -p: creates `dir` and its missing parents. */
+static int mkdir_parents(const char *dir)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int vflow_phantom_write(const vflow_phantom *ph, const char *dir,
                         vflow_error *err)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    if (mkdir_parents(dir) != 0)
         return vflow_error_set(err, VFLOW_EIO, "cannot create directory %s: %s",
                                dir, strerror(errno));
     char path[4096];
