@@ -20,7 +20,7 @@ const vflow_port_desc vflow_march_inputs[2] = {
 
 const vflow_port_desc vflow_march_outputs[4] = {
     {"arrival", VFLOW_TYPE_VOLUME, false,
-     "arrival time T (f32, s = mm / speed unit); +inf where not reached"},
+     "arrival time T (f32, mm per speed unit); +inf where not reached"},
     {"visited", VFLOW_TYPE_TABLE, false,
      "one row: visited and frozen voxel counts, march seconds"},
     {"points", VFLOW_TYPE_POINTS, false,
