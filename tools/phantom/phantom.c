@@ -41,9 +41,9 @@ static void preset_base(vflow_phantom_params *p)
     p->wall_dist_mm = 0.5;
     /* A LAD-like course: three bends with torsion, radii of curvature
      * 9-12 mm, as the artery follows the interventricular groove. */
-    const vflow_curve_bend lad[] = {{4, 16, 1.0 / 12, 0.10, 2},
-                                    {18, 30, -1.0 / 9, -0.12, 2},
-                                    {32, 46, 1.0 / 10, 0.12, 2}};
+    const vflow_curve_bend lad[] = {{4, 16, 1.0 / 12, 0.03, 2},
+                                    {18, 30, -1.0 / 9, -0.04, 2},
+                                    {32, 46, 1.0 / 10, 0.05, 2}};
     memcpy(p->bends, lad, sizeof lad);
     p->n_bends = 3;
     p->branch = true;
