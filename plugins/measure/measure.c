@@ -69,6 +69,33 @@ static double interp(const double *s_st, const double *y, size_t n, double s)
 }
 
 /*
+ * Puts s_mm and the six centerline.csv measurement columns first, in the
+ * order of the issue (s_mm, lumen_area_mm2, lumen_diam_mm, min_diam_mm,
+ * max_diam_mm, wall_area_mm2, plaque_burden), then every other array in its
+ * previous order (tangents, radius, outer_area_mm2...). The CSV writer
+ * prints arrays in storage order.
+ */
+static void order_arrays(vflow_polyline *pl)
+{
+    static const char *const first[] = {"s_mm", "lumen_area_mm2",
+                                        "lumen_diam_mm", "min_diam_mm",
+                                        "max_diam_mm", "wall_area_mm2",
+                                        "plaque_burden"};
+    size_t placed = 0;
+    for (size_t f = 0; f < VFLOW_COUNT(first); f++) {
+        for (size_t a = placed; a < pl->n_arrays; a++) {
+            if (strcmp(pl->arrays[a].name, first[f]) != 0)
+                continue;
+            vflow_array tmp = pl->arrays[a];
+            memmove(&pl->arrays[placed + 1], &pl->arrays[placed],
+                    (a - placed) * sizeof tmp);
+            pl->arrays[placed++] = tmp;
+            break;
+        }
+    }
+}
+
+/*
  * The output centerline: a copy of the input with the station arrays
  * appended (1:1 when the counts match, else interpolated along the arc
  * length), or the station centres when no centerline is connected.
@@ -111,6 +138,7 @@ static vflow_polyline *centerline_with_arrays(const vflow_polyline *in,
                                          s_pl[i] * m->s_mm[m->count - 1] /
                                              fmax(s_pl[pl->count - 1], 1e-12));
     }
+    order_arrays(pl);
     free(s_pl);
     free(radius);
     return pl;

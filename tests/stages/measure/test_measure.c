@@ -199,6 +199,35 @@ Test(measure_stage, appends_station_arrays_in_order_and_one_row_table)
     vflow_object_release(&c->base);
 }
 
+Test(measure_stage, csv_columns_come_first_whatever_the_input_carries)
+{
+    synth_path p = {{0, 0, 0}, 10.0, 0, 0, 0};
+    synth_shape sh = {1.5, 1.0, 0.5, 0, 0, 0};
+    vflow_contours *c = synth_contours(&p, &sh, 0.5, 32, false);
+    vflow_polyline *cl = vflow_polyline_create(c->count, NULL);
+    vflow_polyline_add_array(cl, "tangent_x");
+    vflow_polyline_add_array(cl, "radius");
+    vflow_polyline_add_array(cl, "s_mm");
+    for (size_t i = 0; i < c->count; i++)
+        cl->xyz[i][0] = c->frames[i].center[0];
+    cr_assert_eq(vflow_stage_set_input(st, "contours", &c->base, &err), 0);
+    cr_assert_eq(vflow_stage_set_input(st, "centerline", &cl->base, &err), 0);
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    vflow_polyline *out = VFLOW_POLYLINE(vflow_stage_output(st, "centerline"));
+    const char *names[] = {"s_mm", "lumen_area_mm2", "lumen_diam_mm",
+                           "min_diam_mm", "max_diam_mm", "wall_area_mm2",
+                           "plaque_burden", "tangent_x", "radius",
+                           "outer_area_mm2"};
+    cr_assert_eq(out->n_arrays, 10);
+    for (size_t a = 0; a < 10; a++)
+        cr_assert_str_eq(out->arrays[a].name, names[a]);
+    /* radius was overwritten with the equivalent lumen radius */
+    cr_assert_float_eq(vflow_polyline_array(out, "radius")[3],
+                       0.5 * vflow_polyline_array(out, "lumen_diam_mm")[3], 1e-12);
+    vflow_object_release(&cl->base);
+    vflow_object_release(&c->base);
+}
+
 Test(measure_stage, interpolates_onto_a_denser_centerline)
 {
     synth_path p = {{0, 0, 0}, 20.0, 0, 0, 0};
