@@ -28,18 +28,21 @@ fi
 pc=$(find "$stage" -name vflow.pc | head -n 1)
 bin=$(find "$stage" -path '*/bin/vflow' -type f | head -n 1)
 plugins=$(find "$stage" -type d -path '*/vflow/plugins' | head -n 1)
-lib=$(dirname "$(find "$stage" -name 'libvflow.so*' | head -n 1)")
-if [ -z "$pc" ] || [ -z "$bin" ] || [ -z "$plugins" ]; then
-    echo "FAIL: install lacks vflow.pc, bin/vflow or the plugin dir"
+lib=$(dirname "$(find "$stage" -name 'libvflow.*' | head -n 1)")
+if [ -z "$pc" ] || [ -z "$bin" ]; then
+    echo "FAIL: install lacks vflow.pc or bin/vflow"
     find "$stage" -maxdepth 6 | head -n 50
     exit 1
 fi
-# A real install at the compiled-in location would register the same
-# stages twice (default dir + VFLOW_PLUGIN_PATH).
-real_plugins=${plugins#"$stage"}
-if [ -d "$real_plugins" ]; then
-    echo "skip: vflow is already installed in $real_plugins"
-    exit 77
+# No plugin dir: a static build (-Dstatic_plugins=true), plugins built in.
+if [ -n "$plugins" ]; then
+    # A real install at the compiled-in location would register the same
+    # stages twice (default dir + VFLOW_PLUGIN_PATH).
+    real_plugins=${plugins#"$stage"}
+    if [ -d "$real_plugins" ]; then
+        echo "skip: vflow is already installed in $real_plugins"
+        exit 77
+    fi
 fi
 
 # 2. Build the example with pkg-config only: headers come from the stage.
@@ -78,7 +81,7 @@ PY
 
 # 4. Run it with the installed vflow.
 export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export VFLOW_PLUGIN_PATH="$tmp/example:$plugins"
+export VFLOW_PLUGIN_PATH="$tmp/example${plugins:+:$plugins}"
 "$bin" plugins threshold >"$tmp/help.txt"
 grep -q "level" "$tmp/help.txt" || { cat "$tmp/help.txt"; echo "FAIL: plugins threshold"; exit 1; }
 "$bin" run "$tmp/example/threshold.yaml" --set "image=$tmp/ramp.nii" \
