@@ -105,6 +105,8 @@ int vflow_dijkstra_march(const vflow_volume *speed, float *T,
 /* Internal helpers shared by the two marches (march_common.c). */
 double vflow_march_now(void);
 int vflow_march_check_grid(const vflow_volume *speed, vflow_error *err);
+/* Asks for transparent huge pages on a large buffer not yet touched. */
+void vflow_march_advise_huge(void *p, size_t bytes);
 /* Time from the target voxel at which the march may stop. */
 double vflow_march_stop_time(const vflow_volume *speed, const float *F,
                              size_t target, double t_target, double beyond);

@@ -111,9 +111,10 @@ static vflow_volume *march_new_arrival(const vflow_volume *speed,
                                                      err);
     if (arrival == NULL)
         return NULL;
+    size_t n = vflow_volume_voxel_count(arrival);
+    vflow_march_advise_huge(arrival->data, n * sizeof(float));
     fill_job job = {arrival->data};
-    vflow_parallel_for(ctx, vflow_volume_voxel_count(arrival), 1 << 20,
-                       fill_inf, &job);
+    vflow_parallel_for(ctx, n, 1 << 20, fill_inf, &job);
     return arrival;
 }
 
