@@ -2,6 +2,7 @@
 /* Polar dynamic programming: closed minimum-cost lumen / outer contours. */
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,18 +71,26 @@ double vflow_pdp_disk_profile(double x, double X)
 #define TAB_NX 241
 #define TAB_NR 121
 typedef struct disk_table {
-    float *v; /* TAB_NR rows (X) of TAB_NX (x) */
+    const float *v; /* TAB_NR rows (X) of TAB_NX (x), shared read-only */
 } disk_table;
+
+/* The table is a pure function of nothing: built once per process
+ * (pthread_once) and read-only afterwards, so sharing it is safe. */
+static float disk_values[TAB_NR * TAB_NX];
+static pthread_once_t disk_once = PTHREAD_ONCE_INIT;
+
+static void disk_values_build(void)
+{
+    for (int r = 0; r < TAB_NR; r++)
+        for (int i = 0; i < TAB_NX; i++)
+            disk_values[r * TAB_NX + i] =
+                (float)vflow_pdp_disk_profile(i * TAB_H, r * TAB_H);
+}
 
 static int disk_table_init(disk_table *t)
 {
-    t->v = malloc((size_t)TAB_NX * TAB_NR * sizeof *t->v);
-    if (t->v == NULL)
-        return VFLOW_ENOMEM;
-    for (int r = 0; r < TAB_NR; r++)
-        for (int i = 0; i < TAB_NX; i++)
-            t->v[r * TAB_NX + i] =
-                (float)vflow_pdp_disk_profile(i * TAB_H, r * TAB_H);
+    pthread_once(&disk_once, disk_values_build);
+    t->v = disk_values;
     return 0;
 }
 
@@ -120,11 +129,10 @@ static double dp_from(const float *cost, size_t n_a, size_t n_r,
         for (int j = lo[a]; j <= hi[a]; j++) {
             double best = INFINITY;
             int arg = -1;
-            for (int d = -k; d <= k; d++) {
-                int jp = j + d;
-                if (jp < 0 || jp >= (int)n_r)
-                    continue;
-                double v = acc[jp] + pen * abs(d);
+            int j0 = j - k < 0 ? 0 : j - k;
+            int j1 = j + k >= (int)n_r ? (int)n_r - 1 : j + k;
+            for (int jp = j0; jp <= j1; jp++) {
+                double v = acc[jp] + pen * abs(jp - j);
                 if (v < best) {
                     best = v;
                     arg = jp;
@@ -240,10 +248,37 @@ double vflow_pdp_closed_path(const float *cost, size_t n_a, size_t n_r,
 
 /* ------------------------------------------------------ segmentation */
 
-static int cmp_float(const void *a, const void *b)
+
+/* k-th smallest of n floats (Hoare's quickselect; reorders `v`). */
+static float select_f(float *v, size_t n, size_t k)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
 /* Median of n floats (reorders `v`). */
@@ -251,8 +286,36 @@ static double median_f(float *v, size_t n)
 {
     if (n == 0)
         return 0.0;
-    qsort(v, n, sizeof *v, cmp_float);
-    return n % 2 ? v[n / 2] : 0.5 * ((double)v[n / 2 - 1] + v[n / 2]);
+    if (n % 2)
+        return select_f(v, n, n / 2);
+    double hi = select_f(v, n, n / 2);
+    double lo = select_f(v, n / 2, n / 2 - 1); /* max of the lower half */
+    return 0.5 * (lo + hi);
+}
+
+/* Blurred-disk columns for one sigma on the polar radial grid:
+ * v[k * nj + j] = D(j dr / sigma; k h / sigma), R = k h, h = dr / 10, so a
+ * model evaluation is an interpolation in R only (no 2-D lookup). */
+typedef struct col_table {
+    double h;
+    size_t nj, nk;
+    float *v;
+} col_table;
+
+static int col_table_build(col_table *c, const disk_table *t, double sig,
+                           double dr, size_t nj, double rmax)
+{
+    c->h = dr / 10.0;
+    c->nj = nj;
+    c->nk = (size_t)ceil(rmax / c->h) + 2;
+    c->v = malloc(c->nk * nj * sizeof *c->v);
+    if (c->v == NULL)
+        return VFLOW_ENOMEM;
+    for (size_t k = 0; k < c->nk; k++)
+        for (size_t j = 0; j < nj; j++)
+            c->v[k * nj + j] = (float)disk_lookup(t, (double)j * dr / sig,
+                                                  (double)k * c->h / sig);
+    return 0;
 }
 
 /* Shared, read-only during the parallel passes (except per-station rows). */
@@ -272,6 +335,7 @@ typedef struct seg_state {
     double contrast;    /* vessel median lumen - background */
     double sigma;       /* PSF sigma (mm) for the correction, 0: off */
     disk_table tab;
+    col_table col;      /* columns for the chosen sigma */
     float *rl_raw;      /* n_s * n_a lumen radii before correction */
     double *prof;       /* n_s * n_r angular mean profiles (no calcium) */
     double *prof_s;     /* same, smoothed along the vessel */
@@ -421,34 +485,37 @@ static void smooth_circular(float *r, size_t n, double sig, float *tmp)
 }
 
 /* Largest B-Lipschitz circular function below r (only lowers values):
- * r'(a) = min_b r(b) + B * circular_distance(a, b). */
+ * r'(a) = min_b r(b) + B * circular_distance(a, b), by one forward and one
+ * backward sweep over two turns (a distance-transform recursion). */
 static void lipschitz_lower(float *r, size_t n, double bound, float *tmp)
 {
-    for (size_t a = 0; a < n; a++) {
-        double m = r[a];
-        for (size_t b = 0; b < n; b++) {
-            size_t d = a > b ? a - b : b - a;
-            d = d < n - d ? d : n - d;
-            m = fmin(m, r[b] + bound * (double)d);
-        }
-        tmp[a] = (float)m;
+    (void)tmp;
+    for (size_t i = 1; i < 2 * n; i++) {
+        float v = r[(i - 1) % n] + (float)bound;
+        if (v < r[i % n])
+            r[i % n] = v;
     }
-    memcpy(r, tmp, n * sizeof *r);
+    for (size_t i = 2 * n - 1; i-- > 0;) {
+        float v = r[(i + 1) % n] + (float)bound;
+        if (v < r[i % n])
+            r[i % n] = v;
+    }
 }
 
 /* Smallest B-Lipschitz circular function above r (only raises values). */
 static void lipschitz_upper(float *r, size_t n, double bound, float *tmp)
 {
-    for (size_t a = 0; a < n; a++) {
-        double m = r[a];
-        for (size_t b = 0; b < n; b++) {
-            size_t d = a > b ? a - b : b - a;
-            d = d < n - d ? d : n - d;
-            m = fmax(m, r[b] - bound * (double)d);
-        }
-        tmp[a] = (float)m;
+    (void)tmp;
+    for (size_t i = 1; i < 2 * n; i++) {
+        float v = r[(i - 1) % n] - (float)bound;
+        if (v > r[i % n])
+            r[i % n] = v;
     }
-    memcpy(r, tmp, n * sizeof *r);
+    for (size_t i = 2 * n - 1; i-- > 0;) {
+        float v = r[(i + 1) % n] - (float)bound;
+        if (v > r[i % n])
+            r[i % n] = v;
+    }
 }
 
 static int step_rows(const seg_state *st)
@@ -540,8 +607,8 @@ static void pass_lumen(void *user, size_t begin, size_t end, unsigned w)
             cost[i] = (float)(-e[i] / st->contrast);
         lumen_bounds(st, s, lo, hi);
         memcpy(st->ub + s * n_a, hi, n_a * sizeof *hi);
-        double c = vflow_pdp_closed_path(cost, n_a, n_r, lo, hi, k, pen,
-                                         3 * k + 2, path);
+        double c = vflow_pdp_closed_path(cost, n_a, n_r, lo, hi, k, pen, 1,
+                                         path);
         float *r = st->rl_raw + s * n_a;
         for (size_t a = 0; a < n_a; a++) {
             double j = isfinite(c) ? path[a] : lo[a];
@@ -560,23 +627,46 @@ typedef struct fit_result {
     double rl, ro, a[3], sse; /* a: background, wall - bg, lumen - wall */
 } fit_result;
 
-/* Linear least squares of the levels for fixed radii and sigma
- * (variable projection): model a0 + a1 D(r; ro) + a2 D(r; rl). */
-static double fit_levels(const disk_table *t, const double *prof, size_t n,
-                         double dr, double rl, double ro, double sig,
-                         double a[3])
+/* Column of radius R: base row and interpolation weight. */
+static inline const float *col_at(const col_table *c, double R, float *w)
 {
+    double f = R > 0.0 ? R / c->h : 0.0;
+    size_t k = (size_t)f;
+    if (k > c->nk - 2) {
+        k = c->nk - 2;
+        f = (double)k + 1.0;
+    }
+    *w = (float)(f - (double)k);
+    return c->v + k * c->nj;
+}
+
+static inline double col_value(const float *p, size_t nj, float w, size_t j)
+{
+    return p[j] + w * (p[j + nj] - p[j]);
+}
+
+/* Linear least squares of the levels for fixed radii (variable
+ * projection): model a0 + a1 D(r; ro) + a2 D(r; rl). */
+static double fit_levels(const col_table *c, const double *prof, size_t n,
+                         double rl, double ro, double a[3])
+{
+    float wl, wo;
+    const float *pl = col_at(c, rl, &wl), *po = col_at(c, ro, &wo);
     double m[3][3] = {{0}}, b[3] = {0};
     for (size_t j = 0; j < n; j++) {
-        double x = (double)j * dr / sig;
-        double c[3] = {1.0, disk_lookup(t, x, ro / sig),
-                       disk_lookup(t, x, rl / sig)};
+        double cc[3] = {1.0, col_value(po, c->nj, wo, j),
+                        col_value(pl, c->nj, wl, j)};
         for (int p = 0; p < 3; p++) {
-            b[p] += c[p] * prof[j];
-            for (int q = 0; q < 3; q++)
-                m[p][q] += c[p] * c[q];
+            b[p] += cc[p] * prof[j];
+            for (int q = p; q < 3; q++)
+                m[p][q] += cc[p] * cc[q];
         }
     }
+    m[1][0] = m[0][1];
+    m[2][0] = m[0][2];
+    m[2][1] = m[1][2];
+    double b2[3] = {b[0], b[1], b[2]}, m2[3][3];
+    memcpy(m2, m, sizeof m2);
     for (int p = 0; p < 3; p++)
         m[p][p] += 1e-9 * (m[0][0] + 1.0);
     /* Gaussian elimination (3x3, symmetric positive definite). */
@@ -596,76 +686,56 @@ static double fit_levels(const disk_table *t, const double *prof, size_t n,
     if (a[1] < 0.0) {
         /* Wall darker than the surroundings is not this model: refit with
          * no wall step (a1 = 0), the 2x2 system of columns 1 and D(rl). */
-        double s00 = 0, s02 = 0, s22 = 0, b0 = 0, b2 = 0;
-        for (size_t j = 0; j < n; j++) {
-            double d2 = disk_lookup(t, (double)j * dr / sig, rl / sig);
-            s00 += 1.0;
-            s02 += d2;
-            s22 += d2 * d2;
-            b0 += prof[j];
-            b2 += d2 * prof[j];
-        }
-        double det = s00 * s22 - s02 * s02;
+        double det = m2[0][0] * m2[2][2] - m2[0][2] * m2[0][2];
         if (!(fabs(det) > 1e-12))
             return INFINITY;
-        a[0] = (b0 * s22 - s02 * b2) / det;
+        a[0] = (b2[0] * m2[2][2] - m2[0][2] * b2[2]) / det;
         a[1] = 0.0;
-        a[2] = (s00 * b2 - s02 * b0) / det;
+        a[2] = (m2[0][0] * b2[2] - m2[0][2] * b2[0]) / det;
     }
     /* The lumen must be brighter than its wall (bright-lumen angiography). */
     if (!(a[2] > 0.0))
         return INFINITY;
     double sse = 0.0;
     for (size_t j = 0; j < n; j++) {
-        double x = (double)j * dr / sig;
-        double v = a[0] + a[1] * disk_lookup(t, x, ro / sig) +
-                   a[2] * disk_lookup(t, x, rl / sig) - prof[j];
+        double v = a[0] + a[1] * col_value(po, c->nj, wo, j) +
+                   a[2] * col_value(pl, c->nj, wl, j) - prof[j];
         sse += v * v;
     }
     return sse;
 }
 
-/* Coarse 2-D grid over (lumen radius, wall thickness), then two finer
- * grids around the best, for a fixed sigma. */
-static double fixed_sse(const disk_table *t, const double *prof, size_t n,
-                        double dr, double rl, double ro, double sig,
-                        const double a[3])
+/* Residual sum of squares with the levels fixed. */
+static double fixed_sse(const col_table *c, const double *prof, size_t n,
+                        double rl, double ro, const double a[3])
 {
+    float wl, wo;
+    const float *pl = col_at(c, rl, &wl), *po = col_at(c, ro, &wo);
     double sse = 0.0;
     for (size_t j = 0; j < n; j++) {
-        double x = (double)j * dr / sig;
-        double v = a[0] + a[1] * disk_lookup(t, x, ro / sig) +
-                   a[2] * disk_lookup(t, x, rl / sig) - prof[j];
+        double v = a[0] + a[1] * col_value(po, c->nj, wo, j) +
+                   a[2] * col_value(pl, c->nj, wl, j) - prof[j];
         sse += v * v;
     }
     return sse;
 }
 
 /* Coarse 2-D grid over (lumen radius, wall thickness), then finer grids
- * around the best, for a fixed sigma; levels fitted, or fixed to `lev`. */
-static void fit_radii_lev(const seg_state *st, const double *prof, size_t n,
-                          double rbar, double sig, const double *lev,
-                          fit_result *best);
-
-static void fit_radii(const seg_state *st, const double *prof, size_t n,
-                      double rbar, double sig, fit_result *best)
+ * around the best; levels fitted, or fixed to `lev` when not NULL. */
+static void fit_radii_lev(const col_table *c, double dr, double wmin,
+                          const double *prof, size_t n, double rbar,
+                          const double *lev, fit_result *best)
 {
-    fit_radii_lev(st, prof, n, rbar, sig, NULL, best);
-}
-
-static void fit_radii_lev(const seg_state *st, const double *prof, size_t n,
-                          double rbar, double sig, const double *lev,
-                          fit_result *best)
-{
-    double dr = st->dr, wmin = st->p->min_wall_mm;
     double r0 = fmax(dr, 0.5 * rbar), r1 = 1.5 * rbar + 0.3;
     double t0 = wmin, t1 = fmax(wmin + 0.2, fmin(2.5, 0.5 * rbar + 1.5));
-    double hr = (r1 - r0) / 11.0, ht = (t1 - t0) / 9.0;
+    double hr = (r1 - r0) / 9.0, ht = (t1 - t0) / 7.0;
     double cr = 0.5 * (r0 + r1), ct = 0.5 * (t0 + t1);
-    int nr = 12, nt = 10;
+    int nr = 10, nt = 8;
     best->sse = INFINITY;
-    for (int round = 0; round < 7; round++) {
-        double br = cr, bt = ct;
+    best->rl = rbar;
+    best->ro = rbar + wmin;
+    for (int round = 0; round < 6; round++) {
+        double br = cr, bt = ct; /* final step: range / 9 / 32 */
         for (int i = 0; i < nr; i++)
             for (int k = 0; k < nt; k++) {
                 double rl = round == 0 ? r0 + hr * i
@@ -678,9 +748,9 @@ static void fit_radii_lev(const seg_state *st, const double *prof, size_t n,
                 double e;
                 if (lev != NULL) {
                     memcpy(a, lev, sizeof a);
-                    e = fixed_sse(&st->tab, prof, n, dr, rl, rl + th, sig, a);
+                    e = fixed_sse(c, prof, n, rl, rl + th, a);
                 } else {
-                    e = fit_levels(&st->tab, prof, n, dr, rl, rl + th, sig, a);
+                    e = fit_levels(c, prof, n, rl, rl + th, a);
                 }
                 if (e < best->sse) {
                     best->sse = e;
@@ -699,34 +769,49 @@ static void fit_radii_lev(const seg_state *st, const double *prof, size_t n,
     }
 }
 
-/* Angular mean profile of station s over angles free of calcium. */
+/* Angular profile of station s: per radius the median over the angles
+ * free of calcium (robust to a neighbour, branch or chamber that fills a
+ * minority of the angles; equal to the mean for a centred round lumen). */
 static void mean_profile(const seg_state *st, size_t s, double *prof)
 {
     size_t n_a = st->n_a, n_r = st->n_r;
     const float *img = st->polar->pixels + s * n_a * n_r;
     double thr = fmax(st->ca_thr_abs, st->lum_level[s] + 0.2 * st->contrast);
+    float *col = malloc(n_a * sizeof *col);
+    bool *use = malloc(n_a * sizeof *use);
+    if (col == NULL || use == NULL) {
+        free(col);
+        free(use);
+        for (size_t j = 0; j < n_r; j++)
+            prof[j] = NAN;
+        return;
+    }
     size_t used = 0;
-    memset(prof, 0, n_r * sizeof *prof);
-    for (int pass = 0; pass < 2 && used == 0; pass++)
-        for (size_t a = 0; a < n_a; a++) {
-            const float *row = img + a * n_r;
-            bool ca = false;
-            for (size_t j = 0; pass == 0 && st->calcium && j < n_r; j++)
-                ca = ca || row[j] > thr;
-            if (ca)
-                continue;
-            for (size_t j = 0; j < n_r; j++)
-                prof[j] += row[j];
-            used++;
-        }
-    for (size_t j = 0; j < n_r; j++)
-        prof[j] /= (double)used;
+    for (size_t a = 0; a < n_a; a++) {
+        const float *row = img + a * n_r;
+        bool ca = false;
+        for (size_t j = 0; st->calcium && j < n_r; j++)
+            ca = ca || row[j] > thr;
+        use[a] = !ca;
+        used += !ca;
+    }
+    for (size_t j = 0; j < n_r; j++) {
+        size_t m = 0;
+        for (size_t a = 0; a < n_a; a++)
+            if (use[a] || used == 0)
+                col[m++] = img[a * n_r + j];
+        prof[j] = median_f(col, m);
+    }
+    free(col);
+    free(use);
 }
 
 /* Fit length for a station of mean lumen radius rbar. */
 static size_t fit_length(const seg_state *st, double rbar)
 {
-    size_t n = (size_t)ceil((1.5 * rbar + 3.0) / st->dr);
+    /* Lumen, a wall of up to ~1 mm and the blur tail; not the next
+     * structure out (myocardium beyond the fat, a neighbour). */
+    size_t n = (size_t)ceil(fmax(rbar + 2.0, 3.5) / st->dr);
     return n > st->n_r ? st->n_r : n;
 }
 
@@ -778,95 +863,84 @@ static double mean_f(const float *v, size_t n)
     return s / (double)n;
 }
 
-/* Where the detector (max of -dI/dr on the radial grid, parabolic
- * sub-pixel) places the edge of a noise-free model profile near r_guess:
- * its difference to the model radius is the detector's blur bias. */
-static double detect_on_model(const seg_state *st, const double a[3],
-                              double rl, double ro, double sig, bool outer,
-                              double r_guess)
-{
-    double dr = st->dr;
-    int jg = (int)lround(r_guess / dr);
-    int half = (int)ceil((2.0 * sig + 0.3) / dr);
-    int j0 = jg - half < 1 ? 1 : jg - half, j1 = jg + half;
-    float e[3];
-    double best = -INFINITY;
-    int arg = jg;
-    for (int j = j0; j <= j1; j++) {
-        double v[2];
-        for (int k = 0; k < 2; k++) {
-            double x = (double)(j + (k ? 1 : -1)) * dr / sig;
-            x = fabs(x);
-            v[k] = a[1] * disk_lookup(&st->tab, x, ro / sig) +
-                   (outer ? 0.0 : a[2] * disk_lookup(&st->tab, x, rl / sig));
-        }
-        double g = -(v[1] - v[0]) / (2.0 * dr);
-        if (g > best) {
-            best = g;
-            arg = j;
-        }
-    }
-    for (int k = -1; k <= 1; k++) {
-        double v[2];
-        for (int q = 0; q < 2; q++) {
-            double x = fabs((double)(arg + k + (q ? 1 : -1)) * dr / sig);
-            v[q] = a[1] * disk_lookup(&st->tab, x, ro / sig) +
-                   (outer ? 0.0 : a[2] * disk_lookup(&st->tab, x, rl / sig));
-        }
-        e[k + 1] = (float)(-(v[1] - v[0]) / (2.0 * dr));
-    }
-    double den = e[0] - 2.0 * e[1] + e[2], d = 0.0;
-    if (den < 0.0)
-        d = fmax(-0.5, fmin(0.5, 0.5 * (e[0] - e[2]) / den));
-    return ((double)arg + d) * dr;
-}
+/* PSF sigma: for each sigma on a 0.05 mm grid, the best free model fit
+ * of the profiles of up to 8 sampled stations; per station the sigma of
+ * least residual (parabola through the grid minimum); their median. The
+ * per-station fit trades blur against wall level, so this is the weakest
+ * estimate of the model (see README). */
+enum { SIG_N = 23, SIG_PICK = 8 };
+#define SIG_AT(k) (0.1 + 0.05 * (double)(k))
 
-/* PSF sigma: per sampled station, the sigma whose best model fits the
- * angular mean profile best (grid of 0.05 mm + parabola); the median. */
-static void estimate_sigma_job(void *user, size_t begin, size_t end,
-                               unsigned w);
+static double col_rmax(const seg_state *st)
+{
+    return 2.0 * (double)st->n_r * st->dr + 3.0;
+}
 
 typedef struct sigma_job {
     seg_state *st;
+    const col_table *col;
     size_t n_pick;
-    double *out;
+    int k;
+    double (*sse)[SIG_N];
 } sigma_job;
 
-static void estimate_sigma_job(void *user, size_t begin, size_t end,
-                               unsigned w)
+static size_t picked_station(const seg_state *st, size_t i, size_t n_pick)
+{
+    return n_pick > 1 ? i * (st->n_s - 1) / (n_pick - 1) : 0;
+}
+
+static void sigma_fit_job(void *user, size_t begin, size_t end, unsigned w)
 {
     (void)w;
     sigma_job *job = user;
     seg_state *st = job->st;
-    double *prof = malloc(st->n_r * sizeof *prof);
-    if (prof == NULL)
-        return;
-    enum { NS = 23 };
     for (size_t i = begin; i < end; i++) {
-        size_t s = job->n_pick > 1 ? i * (st->n_s - 1) / (job->n_pick - 1)
-                                   : 0;
+        size_t s = picked_station(st, i, job->n_pick);
         double rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
-        size_t n = fit_length(st, rbar);
-        memcpy(prof, st->prof_s + s * st->n_r, n * sizeof *prof);
-        double sse[NS];
-        int arg = 0;
-        for (int k = 0; k < NS; k++) {
-            fit_result fr;
-            fit_radii(st, prof, n, rbar, 0.1 + 0.05 * k, &fr);
-            sse[k] = fr.sse;
-            if (sse[k] < sse[arg])
-                arg = k;
-        }
-        double d = 0.0;
-        if (arg > 0 && arg < NS - 1) {
-            double den = sse[arg - 1] - 2.0 * sse[arg] + sse[arg + 1];
-            if (den > 0.0)
-                d = fmax(-0.5, fmin(0.5, 0.5 * (sse[arg - 1] - sse[arg + 1]) /
-                                             den));
-        }
-        job->out[i] = 0.1 + 0.05 * ((double)arg + d);
+        fit_result fr;
+        fit_radii_lev(job->col, st->dr, st->p->min_wall_mm,
+                      st->prof_s + s * st->n_r, fit_length(st, rbar), rbar,
+                      NULL, &fr);
+        job->sse[i][job->k] = fr.sse;
     }
-    free(prof);
+}
+
+static int estimate_sigma(vflow_ctx *ctx, seg_state *st, double *sigma)
+{
+    double sse[SIG_PICK][SIG_N];
+    sigma_job job = {st, NULL, st->n_s < SIG_PICK ? st->n_s : SIG_PICK, 0, sse};
+    for (int k = 0; k < SIG_N; k++) {
+        col_table c;
+        if (col_table_build(&c, &st->tab, SIG_AT(k), st->dr, st->n_r,
+                            col_rmax(st)) < 0)
+            return VFLOW_ENOMEM;
+        job.col = &c;
+        job.k = k;
+        int rc = vflow_xs_parallel(ctx, job.n_pick, sigma_fit_job, &job);
+        free(c.v);
+        if (rc < 0)
+            return rc;
+    }
+    float est[SIG_PICK];
+    size_t m = 0;
+    for (size_t i = 0; i < job.n_pick; i++) {
+        int arg = 0;
+        for (int k = 1; k < SIG_N; k++)
+            if (sse[i][k] < sse[i][arg])
+                arg = k;
+        if (!isfinite(sse[i][arg]))
+            continue;
+        double d = 0.0;
+        if (arg > 0 && arg < SIG_N - 1) {
+            double den = sse[i][arg - 1] - 2.0 * sse[i][arg] + sse[i][arg + 1];
+            if (den > 0.0)
+                d = fmax(-0.5, fmin(0.5, 0.5 * (sse[i][arg - 1] -
+                                                sse[i][arg + 1]) / den));
+        }
+        est[m++] = (float)SIG_AT((double)arg + d);
+    }
+    *sigma = m > 0 ? median_f(est, m) : 0.0;
+    return 0;
 }
 
 /* Outer wall of station s given its final lumen rl: closed DP on the edge
@@ -877,18 +951,20 @@ static void outer_station(seg_state *st, size_t s, const fit_result *fr,
                           float *work, int *ibuf)
 {
     size_t n_a = st->n_a, n_r = st->n_r;
-    double dr = st->dr, sig = st->sigma;
+    double dr = st->dr;
     const float *img = st->polar->pixels + s * n_a * n_r;
     float *res = work, *cost = work + n_a * n_r;
     int *lo = ibuf, *hi = ibuf + n_a, *path = ibuf + 2 * n_a;
-    for (size_t a = 0; a < n_a; a++)
+    for (size_t a = 0; a < n_a; a++) {
+        float wl = 0.0f;
+        const float *pl = use_model ? col_at(&st->col, rl[a], &wl) : NULL;
         for (size_t j = 0; j < n_r; j++) {
             double v = img[a * n_r + j];
             if (use_model)
-                v -= fr->a[2] * disk_lookup(&st->tab, (double)j * dr / sig,
-                                            rl[a] / sig);
+                v -= fr->a[2] * col_value(pl, st->col.nj, wl, j);
             res[a * n_r + j] = (float)v;
         }
+    }
     for (size_t a = 0; a < n_a; a++)
         for (size_t j = 0; j < n_r; j++) {
             size_t jm = j > 0 ? j - 1 : 0, jp = j + 1 < n_r ? j + 1 : j;
@@ -912,20 +988,7 @@ static void outer_station(seg_state *st, size_t s, const fit_result *fr,
     }
     int k = step_rows(st);
     double c = vflow_pdp_closed_path(res, n_a, n_r, lo, hi, k,
-                                     st->p->step_penalty * dr, 3 * k + 2,
-                                     path);
-    double shift = 0.0;
-    if (use_model) {
-        double mean = 0.0;
-        for (size_t a = 0; a < n_a; a++)
-            mean += isfinite(c) ? path[a] * dr : lo[a] * dr;
-        mean /= (double)n_a;
-        double det = detect_on_model(st, fr->a, fr->rl, fr->ro, sig, true,
-                                     fr->ro);
-        (void)mean;
-        (void)det;
-        shift = 0.0;
-    }
+                                     st->p->step_penalty * dr, 1, path);
     for (size_t a = 0; a < n_a; a++) {
         double j = isfinite(c) ? path[a] : lo[a];
         if (isfinite(c)) {
@@ -940,7 +1003,7 @@ static void outer_station(seg_state *st, size_t s, const fit_result *fr,
             if (den < 0.0)
                 j += fmax(-0.5, fmin(0.5, 0.5 * (e3[0] - e3[2]) / den));
         }
-        ro[a] = (float)(j * dr + shift);
+        ro[a] = (float)(j * dr);
     }
     if (use_model) {
         /* As for the lumen: DP shape, model mean radius. */
@@ -958,10 +1021,16 @@ static void pass_fit(void *user, size_t begin, size_t end, unsigned w)
     (void)w;
     seg_state *st = user;
     for (size_t s = begin; s < end; s++) {
+        /* Every 4th station seeds the running median (cost). */
+        if (s % 4 != 0 && s + 1 != st->n_s) {
+            st->lev[3 * s] = st->lev[3 * s + 1] = st->lev[3 * s + 2] = NAN;
+            continue;
+        }
         double rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
         fit_result fr;
-        fit_radii(st, st->prof_s + s * st->n_r, fit_length(st, rbar), rbar,
-                  st->sigma, &fr);
+        fit_radii_lev(&st->col, st->dr, st->p->min_wall_mm,
+                      st->prof_s + s * st->n_r, fit_length(st, rbar), rbar,
+                      NULL, &fr);
         for (int k = 0; k < 3; k++)
             st->lev[3 * s + k] = isfinite(fr.sse) ? fr.a[k] : NAN;
     }
@@ -1028,13 +1097,16 @@ static void pass_fit_radii(void *user, size_t begin, size_t end, unsigned w)
         if (!(isfinite(lev[0]) && isfinite(lev[1]) && isfinite(lev[2])))
             continue;
         fit_result fr;
-        fit_radii_lev(st, prof, n, rbar, st->sigma, lev, &fr);
+        fit_radii_lev(&st->col, st->dr, st->p->min_wall_mm, prof, n, rbar, lev,
+                      &fr);
         st->fit_r[2 * s] = fr.rl;
         st->fit_r[2 * s + 1] = fr.ro;
+        float wl, wo;
+        const float *pl = col_at(&st->col, fr.rl, &wl);
+        const float *po = col_at(&st->col, fr.ro, &wo);
         for (size_t j = 0; j < n; j++) {
-            double x = (double)j * st->dr / st->sigma;
-            double c[3] = {1.0, disk_lookup(&st->tab, x, fr.ro / st->sigma),
-                           disk_lookup(&st->tab, x, fr.rl / st->sigma)};
+            double c[3] = {1.0, col_value(po, st->col.nj, wo, j),
+                           col_value(pl, st->col.nj, wl, j)};
             for (int p = 0; p < 3; p++) {
                 ne[9 + p] += c[p] * prof[j];
                 for (int q = 0; q < 3; q++)
@@ -1119,10 +1191,10 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
             size_t n = fit_length(st, rbar);
             memcpy(prof, st->prof_s + s * n_r, n * sizeof *prof);
             const double *lev = st->lev + 3 * s;
-            if (isfinite(lev[0]) && isfinite(lev[1]) && isfinite(lev[2]))
-                fit_radii_lev(st, prof, n, rbar, st->sigma, lev, &fr);
-            else
-                fit_radii(st, prof, n, rbar, st->sigma, &fr);
+            bool fixed = isfinite(lev[0]) && isfinite(lev[1]) &&
+                         isfinite(lev[2]);
+            fit_radii_lev(&st->col, st->dr, st->p->min_wall_mm, prof, n, rbar,
+                          fixed ? lev : NULL, &fr);
             /* Only with a visible lumen step does the model mean anything. */
             model = fr.a[2] > 0.2 * st->contrast && isfinite(fr.sse);
             if (model) {
@@ -1155,6 +1227,7 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
     free(prof);
 }
 
+
 /* Calcium handling only where intensities are Hounsfield units. */
 static bool looks_like_ct(const vflow_volume *vol, const vflow_sections *pol)
 {
@@ -1162,9 +1235,15 @@ static bool looks_like_ct(const vflow_volume *vol, const vflow_sections *pol)
         return vol->modality == VFLOW_MODALITY_CT;
     /* Unknown modality: HU images hold fat/air well below -200. */
     double mn = INFINITY;
-    if (vol != NULL)
-        vflow_volume_min_max(vol, &mn, NULL);
-    else
+    if (vol != NULL) {
+        /* Sparse scan (<= ~1M voxels): air or fat below -200 shows up. */
+        size_t n = vflow_volume_voxel_count(vol), step = n / 1000000 + 1;
+        for (size_t i = 0; i < n; i += step) {
+            size_t x = i % vol->dims[0], y = (i / vol->dims[0]) % vol->dims[1];
+            size_t z = i / (vol->dims[0] * vol->dims[1]);
+            mn = fmin(mn, vflow_volume_get(vol, x, y, z));
+        }
+    } else
         for (size_t i = 0; i < pol->count * pol->width * pol->height; i++)
             mn = fmin(mn, pol->pixels[i]);
     return mn < -200.0;
@@ -1206,7 +1285,7 @@ static void seg_free(seg_state *st)
     free(st->lum_level);
     free(st->ub);
     free(st->rl_raw);
-    free(st->tab.v);
+    free(st->col.v);
 }
 
 int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
@@ -1224,7 +1303,7 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     size_t n = st.n_s * st.n_a * st.n_r;
     st.edge = malloc(n * sizeof *st.edge);
     st.edge_s = malloc(n * sizeof *st.edge_s);
-    st.lum_level = malloc(2 * st.n_s * sizeof *st.lum_level);
+    st.lum_level = malloc(3 * st.n_s * sizeof *st.lum_level);
     st.ub = malloc(st.n_s * st.n_a * sizeof *st.ub);
     st.rl_raw = malloc(st.n_s * st.n_a * sizeof *st.rl_raw);
     st.out = vflow_contours_create(st.n_s, st.n_a, err);
@@ -1283,21 +1362,18 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
         }
     if (p->blur_correction) {
         st.sigma = p->psf_sigma_mm;
-        if (!(st.sigma > 0.0)) {
-            enum { N_PICK = 16 };
-            double sig[N_PICK];
-            sigma_job job = {&st, st.n_s < N_PICK ? st.n_s : N_PICK, sig};
-            for (size_t i = 0; i < job.n_pick; i++)
-                sig[i] = NAN;
-            if ((rc = vflow_xs_parallel(ctx, job.n_pick, estimate_sigma_job,
-                                        &job)) < 0)
+        if (!(st.sigma > 0.0) &&
+            (rc = estimate_sigma(ctx, &st, &st.sigma)) < 0) {
+            if (rc == VFLOW_ECANCELED)
                 goto cancelled;
-            float fs[N_PICK];
-            size_t m = 0;
-            for (size_t i = 0; i < job.n_pick; i++)
-                if (isfinite(sig[i]))
-                    fs[m++] = (float)sig[i];
-            st.sigma = m > 0 ? median_f(fs, m) : 0.0;
+            rc = vflow_error_set(err, rc, "out of memory (PSF estimate)");
+            goto fail;
+        }
+        if (st.sigma > 0.0 &&
+            col_table_build(&st.col, &st.tab, st.sigma, st.dr, st.n_r,
+                            col_rmax(&st)) < 0) {
+            rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (model)");
+            goto fail;
         }
     }
     if (st.sigma > 0.0) {

@@ -79,7 +79,7 @@ static double polyline_move(const vflow_polyline *a, const vflow_polyline *b)
 
 /* Sections + polar + DP of centerline `cl`: contours and stations. */
 static int segment(vflow_ctx *ctx, const vflow_volume *vol,
-                   const vflow_polyline *cl, const vflow_refine_params *p,
+                   const vflow_polyline *cl, vflow_refine_params *p,
                    vflow_contours **out, double *rmax, vflow_error *err)
 {
     vflow_frame *frames = NULL;
@@ -96,7 +96,12 @@ static int segment(vflow_ctx *ctx, const vflow_volume *vol,
     if (rc < 0)
         return rc;
     *rmax = (double)(img->width - 1) * img->pixel_spacing;
-    rc = vflow_pdp_segment(ctx, img, dr, vol, &p->pdp, out, NULL, err);
+    vflow_pdp_info info;
+    rc = vflow_pdp_segment(ctx, img, dr, vol, &p->pdp, out, &info, err);
+    /* The scanner blur does not change between iterations: estimate it
+     * once (first pass) and reuse it. */
+    if (rc == 0 && !(p->pdp.psf_sigma_mm > 0.0) && info.psf_sigma_mm > 0.0)
+        p->pdp.psf_sigma_mm = info.psf_sigma_mm;
     vflow_object_release(&img->base);
     vflow_object_release(&dr->base);
     return rc;
@@ -179,6 +184,7 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
         return vflow_error_set(err, VFLOW_EINVAL,
                                "refine needs a volume and a centerline");
     vflow_refine_info inf = {0, 0.0, 0};
+    vflow_refine_params pw = *p; /* working copy: carries the PSF estimate */
     vflow_polyline *cur = (vflow_polyline *)vflow_object_retain(
         (vflow_object *)&cl->base);
     vflow_contours *c = NULL;
@@ -187,7 +193,7 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
         double rmax = 0.0;
         vflow_object_release(c != NULL ? &c->base : NULL);
         c = NULL;
-        rc = segment(ctx, vol, cur, p, &c, &rmax, err);
+        rc = segment(ctx, vol, cur, &pw, &c, &rmax, err);
         inf.segmentations++;
         if (rc < 0)
             break;

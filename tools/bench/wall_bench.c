@@ -179,6 +179,16 @@ static void score(const truth *t, const vflow_polyline *in,
         const float *ro = c->outer_r + i * c->n_angles;
         double cu, cv, area = vflow_refine_contour_centroid(rl, c->n_angles,
                                                              &cu, &cv);
+        if (getenv("WALL_DEBUG") && i % 8 == 0) {
+            double ml = 0, mo = 0;
+            for (size_t a = 0; a < c->n_angles; a++) {
+                ml += rl[a] / (double)c->n_angles;
+                mo += ro[a] / (double)c->n_angles;
+            }
+            printf("  s %6.2f truth rl %.3f ro %.3f | mean rl %.3f ro %.3f | "
+                   "eq %.3f\n", t->s[near], t->rl[near], t->ro[near], ml, mo,
+                   sqrt(area / M_PI));
+        }
         if (t->valid[near] && t->rl[near] >= 1.0) {
             double ta = M_PI * t->rl[near] * t->rl[near];
             area_err += fabs(area - ta) / ta;
@@ -262,6 +272,11 @@ int main(int argc, char **argv)
         vflow_stage_free(mpr);
         ref = vflow_stage_new(rt, &vflow_stage_refine, &err);
         mpr = vflow_stage_new(rt, &vflow_stage_mpr, &err);
+        if (getenv("WALL_NOCORR"))
+            vflow_stage_set_param(ref, "blur_correction", "false", &err);
+        if (getenv("WALL_PSF"))
+            vflow_stage_set_param(ref, "psf_sigma_mm", getenv("WALL_PSF"),
+                                  &err);
         vflow_stage_set_input(ref, "volume", &vol->base, &err);
         vflow_stage_set_input(ref, "centerline", &in->base, &err);
         double a = now_s(), ca = cpu_s();
