@@ -552,6 +552,13 @@ static void score_station(const vflow_eval_truth *t,
                           station_acc *acc, double *rays_l, double *rays_o)
 {
     size_t na = c->n_angles;
+    /* A station with a non-finite centre or radius cannot be scored. */
+    bool finite = isfinite(c->c[k][0] + c->c[k][1] + c->c[k][2]);
+    for (size_t a = 0; finite && a < na; a++)
+        finite = isfinite(c->lumen_r[k * na + a]) &&
+                 (!c->outer_r || isfinite(c->outer_r[k * na + a]));
+    if (!finite)
+        return;
     truth_probe pc;
     truth_probe_at(t, c->c[k], 0, t->centerline.n, &pc);
     if (pc.s < t->s_start || pc.s > t->s_end)

@@ -342,10 +342,14 @@ static bool jnums(const jv *a, size_t n, double *out)
 {
     if (!a || a->t != J_ARR || a->n != n)
         return false;
+    /* null stands for a value the writer could not compute (NaN). */
     for (size_t i = 0; i < n; i++) {
-        if (a->items[i].t != J_NUM)
+        if (a->items[i].t == J_NULL)
+            out[i] = NAN;
+        else if (a->items[i].t == J_NUM)
+            out[i] = a->items[i].num;
+        else
             return false;
-        out[i] = a->items[i].num;
     }
     return true;
 }
@@ -562,6 +566,12 @@ static int line_from_csv(const vflow_csv *csv, const char *path,
     if (vflow_eval_line_alloc(l, csv->n_rows))
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory (%s)", path);
     for (size_t i = 0; i < csv->n_rows; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i]) || !isfinite(z[i])) {
+            vflow_eval_line_free(l);
+            return vflow_error_set(err, VFLOW_EFORMAT,
+                                   "%s: row %zu has a non-finite coordinate",
+                                   path, i + 2);
+        }
         l->p[i][0] = x[i];
         l->p[i][1] = y[i];
         l->p[i][2] = z[i];

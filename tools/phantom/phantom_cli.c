@@ -319,6 +319,11 @@ static void print_summary(const vflow_phantom *ph, const char *dir,
     printf("  clicks      start (%.2f, %.2f, %.2f)  end (%.2f, %.2f, %.2f) "
            "world mm\n", ph->start[0], ph->start[1], ph->start[2], ph->end[0],
            ph->end[1], ph->end[2]);
+    printf("  run it      vflow run pipelines/lad.yaml --set image=%s/image.nii.gz "
+           "--set start=%.5f,%.5f,%.5f --set end=%.5f,%.5f,%.5f --out %s/run\n",
+           dir, ph->start[0], ph->start[1], ph->start[2], ph->end[0],
+           ph->end[1], ph->end[2], dir);
+    printf("  score it    vflow eval --truth %s --result %s/run\n", dir, dir);
 }
 
 int vflow_cmd_phantom(int argc, char **argv)
