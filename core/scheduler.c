@@ -26,6 +26,8 @@ typedef struct sched {
     size_t n_finished;
     int *rc;                  /* per node: result of its run */
     vflow_error *errs;        /* per node: its error */
+    pthread_t *tids;          /* per node: helper thread, if started */
+    bool *joinable;
     size_t in_flight;
     size_t unsafe_in_flight;  /* in flight without VFLOW_STAGE_THREAD_SAFE */
     size_t max_in_flight;
@@ -281,16 +283,12 @@ static int start_node(sched *s, size_t i, vflow_error *err)
         return 0;
     }
     job *j = malloc(sizeof *j);
-    pthread_t tid;
     if (j == NULL)
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
     j->s = s;
     j->node = i;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int e = pthread_create(&tid, &attr, node_thread, j);
-    pthread_attr_destroy(&attr);
+    int e = pthread_create(&s->tids[i], NULL, node_thread, j);
+    s->joinable[i] = e == 0;
     if (e != 0) {
         free(j);
         s->state[i] = NODE_WAITING;
@@ -355,6 +353,11 @@ static int schedule(sched *s, vflow_error *err)
         }
     }
     pthread_mutex_unlock(&s->lock);
+    /* Joined, not detached: a helper may still be leaving unlock when the
+     * master is done, and the lock dies with `s`. */
+    for (size_t i = 0; i < p->n_nodes; i++)
+        if (s->joinable[i])
+            pthread_join(s->tids[i], NULL);
     if (rc == 0 && done < p->n_nodes)
         rc = vflow_error_set(err, VFLOW_EINTERNAL,
                              "scheduler stalled with %zu of %zu stages run",
@@ -460,8 +463,11 @@ static int sched_init(sched *s, vflow_pipeline *p, vflow_error *err)
     s->finished = calloc(n, sizeof *s->finished);
     s->rc = calloc(n, sizeof *s->rc);
     s->errs = calloc(n, sizeof *s->errs);
+    s->tids = calloc(n, sizeof *s->tids);
+    s->joinable = calloc(n, sizeof *s->joinable);
     if (s->state == NULL || s->pending == NULL || s->finished == NULL ||
-        s->rc == NULL || s->errs == NULL)
+        s->rc == NULL || s->errs == NULL || s->tids == NULL ||
+        s->joinable == NULL)
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         s->pending[i] = p->nodes[i].n_wires;
@@ -483,6 +489,8 @@ static void sched_free(sched *s)
     free(s->finished);
     free(s->rc);
     free(s->errs);
+    free(s->tids);
+    free(s->joinable);
 }
 
 int vflow_pipeline_run(vflow_pipeline *p, const vflow_run_options *opts,

@@ -3,9 +3,11 @@
  * intermediates, report.json, --set overrides, DOT. */
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fixtures.h"
 
@@ -305,4 +307,80 @@ Test(graph_run, dot_shows_stages_ports_and_files)
     vflow_pipeline_free(p);
     vflow_runtime_free(rt);
     fixture_cleanup();
+}
+
+/* ------------------------------------------------------- concurrency */
+
+/* Stages that observe how many of them run at the same time. */
+static atomic_int in_flight;
+static atomic_int max_in_flight;
+
+static int overlap_run(void *p, vflow_ctx *ctx, vflow_io *io,
+                       vflow_error *err)
+{
+    (void)p;
+    (void)ctx;
+    int now = atomic_fetch_add(&in_flight, 1) + 1;
+    for (int seen = atomic_load(&max_in_flight);
+         now > seen && !atomic_compare_exchange_weak(&max_in_flight, &seen,
+                                                     now);)
+        ;
+    /* Wait (at most 0.5 s) for a partner, so overlap is observable. */
+    for (int i = 0; i < 50 && atomic_load(&in_flight) < 2; i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    atomic_fetch_sub(&in_flight, 1);
+    vflow_object *in = vflow_io_input(io, "volume");
+    (void)err;
+    return vflow_io_set_output(io, "volume", vflow_object_retain(in));
+}
+
+static const vflow_port_desc overlap_port[] = {
+    {"volume", VFLOW_TYPE_VOLUME, false, "passed through"}};
+static const vflow_stage_desc overlap_safe = {
+    VFLOW_STAGE_HEADER, .flags = VFLOW_STAGE_THREAD_SAFE,
+    .name = "overlap_safe", .version = "1.0.0", .summary = "waits",
+    .license = "BSD-3-Clause", .inputs = overlap_port, .n_inputs = 1,
+    .outputs = overlap_port, .n_outputs = 1, .run = overlap_run};
+static const vflow_stage_desc overlap_unsafe = {
+    VFLOW_STAGE_HEADER, .flags = 0,
+    .name = "overlap_unsafe", .version = "1.0.0", .summary = "waits",
+    .license = "BSD-3-Clause", .inputs = overlap_port, .n_inputs = 1,
+    .outputs = overlap_port, .n_outputs = 1, .run = overlap_run};
+
+static int max_overlap(const char *plugin, unsigned threads)
+{
+    atomic_store(&in_flight, 0);
+    atomic_store(&max_in_flight, 0);
+    vflow_runtime *rt = fixture_runtime(threads);
+    const vflow_stage_desc *stages[] = {&overlap_safe, &overlap_unsafe};
+    vflow_plugin_info info = {VFLOW_ABI_MAJOR, VFLOW_ABI_MINOR, "overlap", 2,
+                              stages};
+    vflow_error err;
+    cr_assert_eq(vflow_runtime_add_plugin_info(rt, &info, "test", &err), 0);
+    char yaml[512];
+    snprintf(yaml, sizeof yaml,
+             HEAD "  src:\n    plugin: make_volume\n"
+                  "  a:\n    plugin: %s\n    in: {volume: src.volume}\n"
+                  "  b:\n    plugin: %s\n    in: {volume: src.volume}\n",
+             plugin, plugin);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, yaml, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    finish(rt, p, &r);
+    return atomic_load(&max_in_flight);
+}
+
+Test(graph_run, thread_safe_branches_run_concurrently)
+{
+    cr_expect_eq(max_overlap("overlap_safe", 2), 2);
+}
+
+Test(graph_run, one_thread_runs_stages_one_at_a_time)
+{
+    cr_expect_eq(max_overlap("overlap_safe", 1), 1);
+}
+
+Test(graph_run, stages_not_thread_safe_never_overlap)
+{
+    cr_expect_eq(max_overlap("overlap_unsafe", 4), 1);
 }
