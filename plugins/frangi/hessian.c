@@ -19,9 +19,11 @@
 #define VFLOW_HOT
 #endif
 
-size_t vflow_gauss1d_scratch(size_t n_times_w, size_t w)
+size_t vflow_gauss1d_scratch(const vflow_gauss1d *f, size_t n, size_t w)
 {
-    return n_times_w + 8 * w;
+    /* x, u0, u1, ring (4), ye0, ye1, and two padded lines if cascaded. */
+    size_t padded = f->passes == 2 ? 2 * (n + 2 * f->halo) * w : 0;
+    return n * w + 8 * w + padded;
 }
 
 /* --------------------------------------------------- 1-D recursive part */
@@ -133,8 +135,16 @@ int vflow_gauss1d_init(vflow_gauss1d *f, int order, double sigma, double gain,
     double want = sigma * sigma - stencil_var;
     double minv = VFLOW_GAUSS1D_MIN_SMOOTH * VFLOW_GAUSS1D_MIN_SMOOTH;
     f->smooth = sqrt(want > minv ? want : minv);
-    deriche_coefficients(f, f->smooth);
-    f->halo = deriche_tail(f->smooth) + (size_t)order;
+    /* Deriche's fitted kernel has a slight kink at the origin (slope 0.018
+     * of the peak per sigma); its second difference grows against the
+     * Gaussian's curvature with sigma (2 % of the peak at 4 samples, 10 %
+     * at 8). Above 3 samples two cascaded passes of sigma / sqrt(2) smooth
+     * it away (0.04 % at 8) for a fixed 2x. */
+    f->passes = f->smooth > 3.0 ? 2 : 1;
+    double each = f->smooth / sqrt((double)f->passes);
+    deriche_coefficients(f, each);
+    f->halo = (size_t)ceil(sqrt((double)f->passes) *
+                           (double)deriche_tail(each)) + (size_t)order;
     return 0;
 }
 
@@ -173,38 +183,22 @@ static inline void recursion4(float *restrict y, const float *const x[4],
                (d0 * y1[l] + d1 * y2[l] + d2 * y3[l] + d3 * y4[l]);
 }
 
-VFLOW_HOT
-void vflow_gauss1d_apply(const vflow_gauss1d *f, const float *src, float *dst,
-                         size_t n, size_t w, float *scratch)
+/* One causal + anti-causal Deriche pass over x (layout [n][w]) into dst;
+ * x extends beyond both ends as the constant rows u0 and u1. */
+static void deriche_pass(const vflow_gauss1d *f, const float *x, float *dst,
+                         size_t n, size_t w, const float *u0, const float *u1,
+                         float *work)
 {
-    if (n == 0 || w == 0)
-        return;
-    /* scratch: x (n rows), two edge rows, four anti-causal output rows. */
-    float *xs_buf = scratch, *xe0 = xs_buf + n * w, *xe1 = xe0 + w;
-    float *ring = xe1 + w, *ye0 = ring + 4 * w, *ye1 = ye0 + w;
-    /* Plain smoothing reads the input directly; a difference (or a gain)
-     * is computed once into scratch. */
-    const float *x = src;
-    if (f->order != 0 || f->gain != 1.0f) {
-        for (size_t k = 0; k < n; k++)
-            stencil_row(f, src, xs_buf + k * w, k, n, w);
-        x = xs_buf;
-    }
-    /* Constant extension beyond both ends: x continues its end value for
-     * smoothing, and is zero for a derivative (difference of a constant);
-     * each pass starts in its steady state for that input (exact). */
+    float *ring = work, *ye0 = ring + 4 * w, *ye1 = ye0 + w;
+    /* Each pass starts in its steady state for the extended value. */
     for (size_t l = 0; l < w; l++) {
-        float u0 = f->order == 0 ? x[l] : 0.0f;
-        float u1 = f->order == 0 ? x[(n - 1) * w + l] : 0.0f;
-        xe0[l] = u0;
-        xe1[l] = u1;
-        ye0[l] = u0 * f->causal_gain;
-        ye1[l] = u1 * f->anti_gain;
+        ye0[l] = u0[l] * f->causal_gain;
+        ye1[l] = u1[l] * f->anti_gain;
     }
     for (size_t k = 0; k < n; k++) {
         const float *xs[4], *ys[4];
         for (size_t j = 0; j < 4; j++)
-            xs[j] = k >= j ? x + (k - j) * w : xe0;
+            xs[j] = k >= j ? x + (k - j) * w : u0;
         for (size_t j = 0; j < 4; j++)
             ys[j] = k >= j + 1 ? dst + (k - j - 1) * w : ye0;
         recursion4(dst + k * w, xs, ys, f->n, f->d, w);
@@ -214,7 +208,7 @@ void vflow_gauss1d_apply(const vflow_gauss1d *f, const float *src, float *dst,
         const float *xs[4], *ys[4];
         for (size_t j = 0; j < 4; j++) {
             size_t kk = k + j + 1;
-            xs[j] = kk < n ? x + kk * w : xe1;
+            xs[j] = kk < n ? x + kk * w : u1;
             ys[j] = kk < n ? ring + (kk % 4) * w : ye1;
         }
         float *y = ring + (k % 4) * w;
@@ -223,6 +217,50 @@ void vflow_gauss1d_apply(const vflow_gauss1d *f, const float *src, float *dst,
         for (size_t l = 0; l < w; l++)
             out[l] += y[l];
     }
+}
+
+VFLOW_HOT
+void vflow_gauss1d_apply(const vflow_gauss1d *f, const float *src, float *dst,
+                         size_t n, size_t w, float *scratch)
+{
+    if (n == 0 || w == 0)
+        return;
+    /* scratch: x (n rows), two edge rows, the pass's work rows, then two
+     * padded lines for the cascaded case. */
+    float *xs_buf = scratch, *u0 = xs_buf + n * w, *u1 = u0 + w;
+    float *work = u1 + w, *pad = work + 6 * w;
+    /* Plain smoothing reads the input directly; a difference (or a gain)
+     * is computed once into scratch. */
+    const float *x = src;
+    if (f->order != 0 || f->gain != 1.0f) {
+        for (size_t k = 0; k < n; k++)
+            stencil_row(f, src, xs_buf + k * w, k, n, w);
+        x = xs_buf;
+    }
+    /* Constant extension: x continues its end values for smoothing; the
+     * difference of a constant extension is zero. */
+    for (size_t l = 0; l < w; l++) {
+        u0[l] = f->order == 0 ? x[l] : 0.0f;
+        u1[l] = f->order == 0 ? x[(n - 1) * w + l] : 0.0f;
+    }
+    if (f->passes == 1) {
+        deriche_pass(f, x, dst, n, w, u0, u1, work);
+        return;
+    }
+    /* Cascade: the extension is written out over `halo` samples on each
+     * side (beyond which the kernel mass is < 1e-4), both passes run over
+     * the padded line and the middle is kept. */
+    size_t t = f->halo, np = n + 2 * t;
+    float *p = pad, *q = pad + np * w;
+    for (size_t k = 0; k < t; k++) {
+        memcpy(p + k * w, u0, w * sizeof(float));
+        memcpy(p + (t + n + k) * w, u1, w * sizeof(float));
+    }
+    memcpy(p + t * w, x, n * w * sizeof(float));
+    deriche_pass(f, p, q, np, w, u0, u1, work);
+    const float *q0 = q, *q1 = q + (np - 1) * w;
+    deriche_pass(f, q, p, np, w, q0, q1, work);
+    memcpy(dst, p + t * w, n * w * sizeof(float));
 }
 
 /* ---------------------------------------------------------------- eigen */
@@ -370,7 +408,8 @@ typedef struct hess_buffers {
     float *ext;      /* z-filter output over the slab plus halo */
     float *t0, *t1;  /* transposed row blocks for the x pass */
     float *scratch;  /* vflow_gauss1d_apply scratch */
-    float *pad[5];   /* padded rows for the x stencils */
+    float *az, *dz, *sz; /* z stencils of the current slice */
+    float *pad[6];   /* padded rows for the x stencils */
     float *h[VFLOW_H_COUNT]; /* one row of each Hessian component */
 } hess_buffers;
 
@@ -397,7 +436,10 @@ static void free_buffers(hess_buffers *b, size_t n_slots)
     free(b->t0);
     free(b->t1);
     free(b->scratch);
-    for (int i = 0; i < 5; i++)
+    free(b->az);
+    free(b->dz);
+    free(b->sz);
+    for (int i = 0; i < 6; i++)
         free(b->pad[i]);
     for (int i = 0; i < VFLOW_H_COUNT; i++)
         free(b->h[i]);
@@ -405,7 +447,7 @@ static void free_buffers(hess_buffers *b, size_t n_slots)
 
 static int alloc_buffers(hess_buffers *b, const hess_job *j)
 {
-    size_t slice = j->nx * j->ny, wmax = j->nx > j->ny ? j->nx : j->ny;
+    size_t slice = j->nx * j->ny;
     memset(b, 0, sizeof *b);
     bool ok = (b->L = calloc(j->n_slots, sizeof *b->L)) != NULL;
     for (size_t i = 0; ok && i < j->n_slots; i++)
@@ -415,13 +457,18 @@ static int alloc_buffers(hess_buffers *b, const hess_job *j)
     ok = ok && (b->ext = malloc(j->n_ext * j->nx * sizeof(float)));
     ok = ok && (b->t0 = malloc(X_BLOCK * j->nx * sizeof(float)));
     ok = ok && (b->t1 = malloc(X_BLOCK * j->nx * sizeof(float)));
-    size_t lines = j->n_ext * j->nx;
-    lines = lines > slice ? lines : slice;
-    lines = lines > X_BLOCK * j->nx ? lines : X_BLOCK * j->nx;
-    wmax = wmax > X_BLOCK ? wmax : X_BLOCK;
-    ok = ok && (b->scratch = malloc(vflow_gauss1d_scratch(lines, wmax) *
-                                    sizeof(float)));
-    for (int i = 0; i < 5; i++)
+    /* Scratch for the largest of the three uses: z lines, y over a
+     * slice, x over transposed blocks. */
+    size_t sz_z = vflow_gauss1d_scratch(&j->g[2], j->n_ext, j->nx);
+    size_t sz_y = vflow_gauss1d_scratch(&j->g[1], j->ny, j->nx);
+    size_t sz_x = vflow_gauss1d_scratch(&j->g[0], j->nx, X_BLOCK);
+    size_t sz = sz_z > sz_y ? sz_z : sz_y;
+    sz = sz > sz_x ? sz : sz_x;
+    ok = ok && (b->scratch = malloc(sz * sizeof(float)));
+    ok = ok && (b->az = malloc(slice * sizeof(float)));
+    ok = ok && (b->dz = malloc(slice * sizeof(float)));
+    ok = ok && (b->sz = malloc(slice * sizeof(float)));
+    for (int i = 0; i < 6; i++)
         ok = ok && (b->pad[i] = malloc((j->nx + 4) * sizeof(float)));
     for (int i = 0; i < VFLOW_H_COUNT; i++)
         ok = ok && (b->h[i] = malloc(j->nx * sizeof(float)));
@@ -471,48 +518,77 @@ static void slice_filter_x(const hess_job *j, hess_buffers *b, float *s)
     }
 }
 
-/* Copies a row with two replicated samples on each side. */
-static void pad_row(float *dst, const float *row, size_t nx)
+/*
+ * Derivative and smoothing stencils, each equal to its continuous operator
+ * times a Gaussian of variance 1/3 sample^2 up to O(omega^4) (symbols):
+ *   A  = [1, 4, 1] / 6                      1 - w^2/6 + w^4/72
+ *   D1 = [-1, 0, 1] / 2                     i w (1 - w^2/6 + ...)
+ *   S2 = [1/12, 2/3, -3/2, 2/3, 1/12]       -w^2 (1 - w^2/6 + ...)
+ * Every Hessian component applies one of them along each axis (A where it
+ * does not differentiate), so with the recursive smoothing of
+ * sigma^2 - 1/3 per axis every component is the sigma Gaussian derivative.
+ */
+#define A_SIDE (1.0f / 6.0f)
+#define A_MID (4.0f / 6.0f)
+#define S2_FAR (1.0f / 12.0f)
+#define S2_NEAR (2.0f / 3.0f)
+#define S2_MID (-1.5f)
+
+/* z stencils of one whole slice from the smoothed slices S[0..4] =
+ * k-2..k+2: A_z, D1_z (without the 1/2) and S2_z. */
+VFLOW_HOT
+static void slice_z_stencils(const hess_job *j, hess_buffers *b,
+                             const float *const S[5])
 {
-    dst[0] = dst[1] = row[0];
-    memcpy(dst + 2, row, nx * sizeof(float));
-    dst[nx + 2] = dst[nx + 3] = row[nx - 1];
+    size_t n = j->nx * j->ny;
+    const float *m2 = S[0], *m1 = S[1], *c = S[2], *p1 = S[3], *p2 = S[4];
+    float *restrict az = b->az, *restrict dz = b->dz, *restrict sz = b->sz;
+    for (size_t i = 0; i < n; i++) {
+        az[i] = A_SIDE * (m1[i] + p1[i]) + A_MID * c[i];
+        dz[i] = p1[i] - m1[i];
+        sz[i] = S2_FAR * (m2[i] + p2[i]) + S2_NEAR * (m1[i] + p1[i]) +
+                S2_MID * c[i];
+    }
 }
 
-/*
- * The six components of row y from the smoothed slices S[0..4] = slices
- * k-2..k+2 (clamped): second derivatives by the 5-point stencil
- * [1/12, 2/3, -3/2, 2/3, 1/12], cross derivatives by products of central
- * differences. Both act like a Gaussian of variance 1/3 along each axis
- * they differentiate (see vflow_hessian_scan), so every component sees
- * the same total smoothing sigma^2 per axis.
- */
-VFLOW_HOT
-static void hessian_row(const hess_job *j, hess_buffers *b,
-                        const float *const S[5], size_t y)
+/* Replicates the two samples beyond each end of a padded row. */
+static inline void pad_ends(float *p, size_t nx)
 {
-    size_t nx = j->nx, ny = j->ny;
-    size_t yr[5];
+    p[0] = p[1] = p[2];
+    p[nx + 2] = p[nx + 3] = p[nx + 1];
+}
+
+/* Row y of the six components from the z-stencilled slices: y stencils
+ * into padded rows, then the x stencils and the scale gains. */
+VFLOW_HOT
+static void hessian_row(const hess_job *j, hess_buffers *b, size_t y)
+{
+    size_t nx = j->nx, ny = j->ny, yr[5];
     for (int d = -2; d <= 2; d++) {
         long yy = (long)y + d;
         yr[d + 2] = yy < 0 ? 0 : (yy >= (long)ny ? ny - 1 : (size_t)yy);
     }
-    const float *c = S[2];
-    pad_row(b->pad[0], c + y * nx, nx);          /* x stencils, this row */
-    pad_row(b->pad[1], c + yr[1] * nx, nx);      /* row y-1 */
-    pad_row(b->pad[2], c + yr[3] * nx, nx);      /* row y+1 */
-    pad_row(b->pad[3], S[1] + y * nx, nx);       /* slice k-1 */
-    pad_row(b->pad[4], S[3] + y * nx, nx);       /* slice k+1 */
-    const float *p0 = b->pad[0] + 2, *pym = b->pad[1] + 2, *pyp = b->pad[2] + 2;
-    const float *pzm = b->pad[3] + 2, *pzp = b->pad[4] + 2;
-    const float *ym2 = c + yr[0] * nx, *ym1 = c + yr[1] * nx, *y0 = c + y * nx;
-    const float *yp1 = c + yr[3] * nx, *yp2 = c + yr[4] * nx;
-    const float *zm2 = S[0] + y * nx, *zm1 = S[1] + y * nx;
-    const float *zp1 = S[3] + y * nx, *zp2 = S[4] + y * nx;
-    const float *zm1ym = S[1] + yr[1] * nx, *zm1yp = S[1] + yr[3] * nx;
-    const float *zp1ym = S[3] + yr[1] * nx, *zp1yp = S[3] + yr[3] * nx;
-    const float c2 = 1.0f / 12.0f, c1 = 2.0f / 3.0f, c0 = -1.5f;
-    /* Gains in locals: the stores below could alias j->gain otherwise. */
+    const float *az[5], *dz[3], *sz[3];
+    for (int d = 0; d < 5; d++)
+        az[d] = b->az + yr[d] * nx;
+    for (int d = 0; d < 3; d++) {
+        dz[d] = b->dz + yr[d + 1] * nx;
+        sz[d] = b->sz + yr[d + 1] * nx;
+    }
+    float *restrict pa = b->pad[0] + 2, *restrict pb = b->pad[1] + 2;
+    float *restrict pc = b->pad[2] + 2, *restrict pd = b->pad[3] + 2;
+    float *restrict pe = b->pad[4] + 2, *restrict pf = b->pad[5] + 2;
+    for (size_t x = 0; x < nx; x++) {
+        pa[x] = A_SIDE * (az[1][x] + az[3][x]) + A_MID * az[2][x];
+        pb[x] = S2_FAR * (az[0][x] + az[4][x]) +
+                S2_NEAR * (az[1][x] + az[3][x]) + S2_MID * az[2][x];
+        pc[x] = az[3][x] - az[1][x];
+        pd[x] = A_SIDE * (dz[0][x] + dz[2][x]) + A_MID * dz[1][x];
+        pe[x] = dz[2][x] - dz[0][x];
+        pf[x] = A_SIDE * (sz[0][x] + sz[2][x]) + A_MID * sz[1][x];
+    }
+    for (int i = 0; i < 6; i++)
+        pad_ends(b->pad[i], nx);
     const float gxx = j->gain[VFLOW_H_XX], gyy = j->gain[VFLOW_H_YY];
     const float gzz = j->gain[VFLOW_H_ZZ], gxy = j->gain[VFLOW_H_XY];
     const float gxz = j->gain[VFLOW_H_XZ], gyz = j->gain[VFLOW_H_YZ];
@@ -520,17 +596,13 @@ static void hessian_row(const hess_job *j, hess_buffers *b,
     float *restrict hzz = b->h[VFLOW_H_ZZ], *restrict hxy = b->h[VFLOW_H_XY];
     float *restrict hxz = b->h[VFLOW_H_XZ], *restrict hyz = b->h[VFLOW_H_YZ];
     for (size_t x = 0; x < nx; x++) {
-        hxx[x] = gxx * (c2 * (p0[x - 2] + p0[x + 2]) +
-                                  c1 * (p0[x - 1] + p0[x + 1]) + c0 * p0[x]);
-        hyy[x] = gyy * (c2 * (ym2[x] + yp2[x]) +
-                                  c1 * (ym1[x] + yp1[x]) + c0 * y0[x]);
-        hzz[x] = gzz * (c2 * (zm2[x] + zp2[x]) +
-                                  c1 * (zm1[x] + zp1[x]) + c0 * y0[x]);
-        hxy[x] = gxy * (pyp[x + 1] - pyp[x - 1] - pym[x + 1] +
-                                  pym[x - 1]);
-        hxz[x] = gxz * (pzp[x + 1] - pzp[x - 1] - pzm[x + 1] +
-                                  pzm[x - 1]);
-        hyz[x] = gyz * (zp1yp[x] - zp1ym[x] - zm1yp[x] + zm1ym[x]);
+        hxx[x] = gxx * (S2_FAR * (pa[x - 2] + pa[x + 2]) +
+                        S2_NEAR * (pa[x - 1] + pa[x + 1]) + S2_MID * pa[x]);
+        hyy[x] = gyy * (A_SIDE * (pb[x - 1] + pb[x + 1]) + A_MID * pb[x]);
+        hxy[x] = gxy * (pc[x + 1] - pc[x - 1]);
+        hxz[x] = gxz * (pd[x + 1] - pd[x - 1]);
+        hyz[x] = gyz * (A_SIDE * (pe[x - 1] + pe[x + 1]) + A_MID * pe[x]);
+        hzz[x] = gzz * (A_SIDE * (pf[x - 1] + pf[x + 1]) + A_MID * pf[x]);
     }
 }
 
@@ -560,8 +632,9 @@ static void slab_job(void *user, size_t begin, size_t end, unsigned worker)
                 kk = kk < (long)la ? (long)la : (kk >= (long)lb ? (long)lb - 1 : kk);
                 S[d + 2] = b->L[(size_t)kk - la];
             }
+            slice_z_stencils(j, b, S);
             for (size_t y = 0; y < j->ny; y++) {
-                hessian_row(j, b, S, y);
+                hessian_row(j, b, y);
                 const float *const h[VFLOW_H_COUNT] = {b->h[0], b->h[1],
                                                        b->h[2], b->h[3],
                                                        b->h[4], b->h[5]};
