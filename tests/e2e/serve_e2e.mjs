@@ -17,7 +17,7 @@ const vflow = process.env.VFLOW_EXE || path.join(build, 'tools', 'vflow')
 const chromiumPath = process.env.VFLOW_CHROMIUM || '/usr/bin/chromium'
 const pwEntry = path.join(src, 'web', 'node_modules', 'playwright-core', 'index.mjs')
 const artifactDir = process.env.VFLOW_E2E_ARTIFACTS || path.join(build, 'tests', 'e2e')
-const pipeline = process.env.VFLOW_E2E_PIPELINE || path.join(src, 'pipelines', 'lad.yaml')
+let pipeline = process.env.VFLOW_E2E_PIPELINE || path.join(src, 'pipelines', 'lad.yaml')
 
 function skip (why) {
   console.log(`SKIP: ${why}`)
@@ -35,6 +35,17 @@ if (!fs.existsSync(pwEntry)) skip('web/node_modules missing (run scripts/e2e-dep
 if (!fs.existsSync(path.join(src, 'web', 'dist', 'index.html'))) skip('web/dist not built (npm run build in web/)')
 if (!fs.existsSync(vflow)) skip(`${vflow} not built`)
 if (!fs.existsSync(pipeline)) skip(`pipeline ${pipeline} not found`)
+// The default pipeline must validate; if it does not (a plugin missing from
+// this build), say so loudly and drive the small test pipeline instead.
+if (!process.env.VFLOW_E2E_PIPELINE) {
+  try {
+    execFileSync(vflow, ['check', pipeline], { stdio: 'pipe' })
+  } catch (e) {
+    console.log(`NOTE: ${pipeline} does not validate in this build ` +
+      `(${String(e.stderr).trim().split('\n').pop()}); using tests/serve/centerline_small.yaml`)
+    pipeline = path.join(src, 'tests', 'serve', 'centerline_small.yaml')
+  }
+}
 
 const { chromium } = await import(pathToFileURL(pwEntry).href)
 

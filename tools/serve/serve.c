@@ -270,16 +270,24 @@ static void req_append(serve_state *s, serve_req *r, const char *data,
     r->buf[r->len] = '\0';
 }
 
-/* Content-Length beyond the limit: answer before reading the body. */
-static bool declared_too_large(serve_state *s, struct MHD_Connection *c,
-                               bool upload)
+/*
+ * Content-Length beyond the limit: answer 413 before reading the body when
+ * the client waits for "100 Continue" (curl does for large bodies) or when
+ * the body is far too large. Otherwise read and drop the body first: a
+ * client busy sending would see the early answer as a broken connection.
+ */
+static bool answer_too_large_now(serve_state *s, struct MHD_Connection *c,
+                                 bool upload)
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl == NULL)
         return false;
     unsigned long long n = strtoull(cl, NULL, 10);
-    return n > (upload ? s->max_upload : SERVE_MAX_JSON);
+    unsigned long long limit = upload ? s->max_upload : SERVE_MAX_JSON;
+    const char *expect =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return n > limit && (expect != NULL || n / 4 > limit);
 }
 
 static enum MHD_Result upload_done(serve_state *s, struct MHD_Connection *c,
@@ -298,7 +306,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (r == NULL)
             return MHD_NO;
         *con_cls = r;
-        if (declared_too_large(s, c, r->is_upload))
+        if (answer_too_large_now(s, c, r->is_upload))
             return serve_send_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
                                     "request body larger than the limit "
                                     "of %zu bytes", r->is_upload
