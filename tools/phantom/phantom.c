@@ -57,10 +57,12 @@ static void preset_base(vflow_phantom_params *p)
     p->distractor_gap_mm = 1.5;
     p->distractor_radius_mm = 1.2;
     p->distractor_azimuth_deg = 0.0;
-    p->calcium_hu = 850.0;
+    /* A block large enough to survive the PSF: a 0.6 mm slab would blur
+     * down to lumen intensities (~470 HU peak at sigma 0.5 mm). */
+    p->calcium_hu = 950.0;
     p->calcium_gap_mm = 0.1;
-    p->calcium_thickness_mm = 0.6;
-    p->calcium_arc_deg = 70.0;
+    p->calcium_thickness_mm = 1.2;
+    p->calcium_arc_deg = 100.0;
     p->chamber_radius_mm = 10.0;
     p->fat_sleeve_mm = 2.5;
     p->lumen_hu = 400.0;
@@ -109,7 +111,7 @@ int vflow_phantom_preset(const char *name, vflow_phantom_params *p,
         add_lesion(p, VFLOW_LESION_ECCENTRIC, 24.0, 8.0, 40.0, 0.0);
         p->calcium = true;
         p->calcium_s_mm = 24.0;
-        p->calcium_length_mm = 4.0;
+        p->calcium_length_mm = 5.0;
         p->calcium_angle_deg = 0.0;
         p->noise_hu = 25.0;
     } else if (strcmp(name, "kissing") == 0) {
