@@ -722,51 +722,70 @@ static double fixed_sse(const col_table *c, const double *prof, size_t n,
 
 /* Coarse 2-D grid over (lumen radius, wall thickness), then finer grids
  * around the best; levels fitted, or fixed to `lev` when not NULL. */
+/* One model evaluation: levels fitted (lev NULL) or fixed. */
+static double fit_eval(const col_table *c, const double *prof, size_t n,
+                       double rl, double th, const double *lev, double a[3])
+{
+    if (lev != NULL) {
+        memcpy(a, lev, 3 * sizeof *a);
+        return fixed_sse(c, prof, n, rl, rl + th, a);
+    }
+    return fit_levels(c, prof, n, rl, rl + th, a);
+}
+
 static void fit_radii_lev(const col_table *c, double dr, double wmin,
                           const double *prof, size_t n, double rbar,
                           const double *lev, fit_result *best)
 {
     double r0 = fmax(dr, 0.5 * rbar), r1 = 1.5 * rbar + 0.3;
     double t0 = wmin, t1 = fmax(wmin + 0.2, fmin(2.5, 0.5 * rbar + 1.5));
-    double hr = (r1 - r0) / 9.0, ht = (t1 - t0) / 7.0;
-    double cr = 0.5 * (r0 + r1), ct = 0.5 * (t0 + t1);
-    int nr = 10, nt = 8;
+    double hr = (r1 - r0) / 9.0, ht = (t1 - t0) / 7.0, a[3];
     best->sse = INFINITY;
     best->rl = rbar;
     best->ro = rbar + wmin;
-    for (int round = 0; round < 6; round++) {
-        double br = cr, bt = ct; /* final step: range / 9 / 32 */
-        for (int i = 0; i < nr; i++)
-            for (int k = 0; k < nt; k++) {
-                double rl = round == 0 ? r0 + hr * i
-                                       : cr + hr * (i - (nr - 1) / 2);
-                double th = round == 0 ? t0 + ht * k
-                                       : ct + ht * (k - (nt - 1) / 2);
-                if (rl < dr * 0.5 || th < wmin * 0.5)
+    double cr = rbar, ct = wmin;
+    for (int i = 0; i < 10; i++) /* coarse grid */
+        for (int k = 0; k < 8; k++) {
+            double rl = r0 + hr * i, th = t0 + ht * k;
+            double e = fit_eval(c, prof, n, rl, th, lev, a);
+            if (e < best->sse) {
+                best->sse = e;
+                cr = rl;
+                ct = th;
+                memcpy(best->a, a, sizeof a);
+            }
+        }
+    /* Pattern (compass) search: move while a neighbour improves, else halve
+     * the steps. Unlike shrinking grids it follows the long, narrow valley
+     * of the SSE (blur, wall level and radius trade against each other). */
+    hr *= 0.5;
+    ht *= 0.5;
+    for (int it = 0; it < 200 && (hr > 0.002 || ht > 0.002); it++) {
+        double br = cr, bt = ct, be = best->sse;
+        for (int di = -1; di <= 1; di++)
+            for (int dk = -1; dk <= 1; dk++) {
+                double rl = cr + di * hr, th = ct + dk * ht;
+                if ((di == 0 && dk == 0) || rl < 0.5 * dr || th < 0.5 * wmin)
                     continue;
-                double a[3];
-                double e;
-                if (lev != NULL) {
-                    memcpy(a, lev, sizeof a);
-                    e = fixed_sse(c, prof, n, rl, rl + th, a);
-                } else {
-                    e = fit_levels(c, prof, n, rl, rl + th, a);
-                }
-                if (e < best->sse) {
-                    best->sse = e;
-                    best->rl = rl;
-                    best->ro = rl + th;
-                    memcpy(best->a, a, sizeof a);
+                double e = fit_eval(c, prof, n, rl, th, lev, a);
+                if (e < be) {
+                    be = e;
                     br = rl;
                     bt = th;
+                    memcpy(best->a, a, sizeof a);
                 }
             }
-        cr = br;
-        ct = bt;
-        hr *= 0.5;
-        ht *= 0.5;
-        nr = nt = 5;
+        if (be < best->sse) {
+            best->sse = be;
+            cr = br;
+            ct = bt;
+        } else {
+            hr *= 0.5;
+            ht *= 0.5;
+        }
     }
+    best->rl = cr;
+    best->ro = cr + ct;
 }
 
 /* Angular profile of station s: per radius the median over the angles
@@ -835,7 +854,7 @@ static void pass_profiles_smooth(void *user, size_t begin, size_t end,
                                    st->polar->frames[0].s_mm) /
                                   (double)(st->n_s - 1)
                             : 0.0;
-    double sig = ds > 0.0 ? st->p->smooth_mm / ds : 0.0;
+    double sig = ds > 0.0 ? fmax(st->p->smooth_mm, 1.0) / ds : 0.0;
     long half = (long)ceil(2.5 * sig);
     for (size_t s = begin; s < end; s++) {
         double *dst = st->prof_s + s * n, wsum = 0.0;

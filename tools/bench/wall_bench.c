@@ -153,6 +153,112 @@ static vflow_polyline *input_path(const truth *t, double s0, double s1,
     return out;
 }
 
+/* A centerline CSV with a header and x,y,z in columns 2-4 (s_mm,x,y,z,...),
+ * e.g. the centerline.csv of pipelines/centerline.yaml. */
+static vflow_polyline *read_csv_path(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return NULL;
+    }
+    char line[4096];
+    size_t cap = 256, n = 0;
+    double(*p)[3] = malloc(cap * sizeof *p);
+    if (fgets(line, sizeof line, f) == NULL)
+        n = 0;
+    while (p != NULL && fgets(line, sizeof line, f) != NULL) {
+        double s, x, y, z;
+        if (sscanf(line, "%lf,%lf,%lf,%lf", &s, &x, &y, &z) != 4)
+            continue;
+        if (n == cap)
+            p = realloc(p, (cap *= 2) * sizeof *p);
+        if (p == NULL)
+            break;
+        p[n][0] = x;
+        p[n][1] = y;
+        p[n][2] = z;
+        n++;
+    }
+    fclose(f);
+    vflow_polyline *pl = n >= 2 ? vflow_polyline_create(n, NULL) : NULL;
+    if (pl != NULL)
+        memcpy(pl->xyz, p, n * sizeof *p);
+    free(p);
+    return pl;
+}
+
+/* Runs a registered stage by name on (port, object) inputs and (name,
+ * value) parameters; returns the stage (caller frees) or NULL. */
+static vflow_stage *run_named(vflow_runtime *rt, const char *name,
+                              const char *const *ports, vflow_object **objs,
+                              size_t n_in, const char *const *pnames,
+                              const char *const *pvals, size_t n_p)
+{
+    vflow_error err = {0};
+    const vflow_stage_desc *d = vflow_runtime_find_stage(rt, name);
+    vflow_stage *st = d != NULL ? vflow_stage_new(rt, d, &err) : NULL;
+    if (st == NULL) {
+        fprintf(stderr, "stage %s unavailable %s\n", name, err.message);
+        return NULL;
+    }
+    for (size_t i = 0; i < n_in; i++)
+        vflow_stage_set_input(st, ports[i] != NULL ? ports[i]
+                                                   : d->inputs[0].name,
+                              objs[i], &err);
+    for (size_t i = 0; i < n_p; i++)
+        vflow_stage_set_param(st, pnames[i], pvals[i], &err);
+    if (vflow_stage_run(st, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", name, err.message);
+        vflow_stage_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* Writes centerline.csv, contours.json and labels.nii.gz into `dir`, the
+ * files `vflow eval` scores, through the registered stages. */
+static void write_outputs(vflow_runtime *rt, const char *dir,
+                          vflow_volume *vol, vflow_polyline *cl,
+                          vflow_contours *c)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "mkdir -p '%s'", dir);
+    if (system(path) != 0)
+        return;
+    const char *pn[] = {"path"};
+    const char *mp[] = {"contours", "centerline", "volume"};
+    vflow_object *mo[] = {&c->base, &cl->base, &vol->base};
+    vflow_stage *meas = run_named(rt, "measure", mp, mo, 3, NULL, NULL, 0);
+    if (meas != NULL) {
+        vflow_object *o[] = {vflow_stage_output(meas, "centerline")};
+        const char *pv[] = {path};
+        snprintf(path, sizeof path, "%s/centerline.csv", dir);
+        vflow_stage_free(run_named(rt, "polyline_csv", (const char *[]){NULL},
+                                   o, 1, pn, pv, 1));
+        vflow_stage_free(meas);
+    }
+    {
+        vflow_object *o[] = {&c->base};
+        const char *pv[] = {path};
+        snprintf(path, sizeof path, "%s/contours.json", dir);
+        vflow_stage_free(run_named(rt, "contours_json", (const char *[]){NULL},
+                                   o, 1, pn, pv, 1));
+    }
+    const char *lp[] = {"contours", "volume"};
+    vflow_object *lo[] = {&c->base, &vol->base};
+    vflow_stage *lab = run_named(rt, "labelmap", lp, lo, 2, NULL, NULL, 0);
+    if (lab != NULL) {
+        vflow_object *o[] = {vflow_stage_output(lab, "labels")};
+        const char *pv[] = {path};
+        snprintf(path, sizeof path, "%s/labels.nii.gz", dir);
+        vflow_stage_free(run_named(rt, "nifti_save", (const char *[]){NULL},
+                                   o, 1, pn, pv, 1));
+        vflow_stage_free(lab);
+    }
+    printf("wrote centerline.csv, contours.json, labels.nii.gz to %s\n", dir);
+}
+
 static int cmp_d(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -214,7 +320,7 @@ static void score(const truth *t, const vflow_polyline *in,
 
 int main(int argc, char **argv)
 {
-    const char *image = NULL, *tdir = NULL;
+    const char *image = NULL, *tdir = NULL, *out = NULL, *incsv = NULL;
     unsigned threads = 2;
     int repeat = 5;
     double smooth = 2.5;
@@ -227,13 +333,18 @@ int main(int argc, char **argv)
             threads = (unsigned)atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--repeat"))
             repeat = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--out"))
+            out = argv[i + 1];
+        else if (!strcmp(argv[i], "--input-csv"))
+            incsv = argv[i + 1];
         else if (!strcmp(argv[i], "--input-smoothing"))
             smooth = atof(argv[i + 1]);
     }
     if (tdir == NULL) {
         fprintf(stderr, "usage: vflow-bench-wall --truth PHANTOM_DIR [--image "
                         "IMG] [--threads 2] [--repeat 5] "
-                        "[--input-smoothing 2.5]\n");
+                        "[--input-smoothing 2.5 | --input-csv FILE] "
+                        "[--out DIR]\n");
         return 2;
     }
     char ipath[1024], cpath[1024];
@@ -261,9 +372,15 @@ int main(int argc, char **argv)
         return 3;
     printf("image %zux%zux%zu loaded in %.2f s; clicks at s = %.1f .. %.1f mm\n",
            vol->dims[0], vol->dims[1], vol->dims[2], now_s() - t0, s0, s1);
-    vflow_polyline *in = input_path(&t, s0, s1, smooth);
-    printf("input: truth smoothed with l = %.1f mm, %.1f mm long\n", smooth,
-           vflow_polyline_length(in));
+    vflow_polyline *in = incsv != NULL ? read_csv_path(incsv)
+                                       : input_path(&t, s0, s1, smooth);
+    if (in == NULL)
+        return 3;
+    if (incsv != NULL)
+        printf("input: %s, %.1f mm long\n", incsv, vflow_polyline_length(in));
+    else
+        printf("input: truth smoothed with l = %.1f mm, %.1f mm long\n",
+               smooth, vflow_polyline_length(in));
     double times[3][64];
     repeat = repeat < 1 ? 1 : (repeat > 64 ? 64 : repeat);
     vflow_stage *ref = NULL, *mpr = NULL;
@@ -311,6 +428,8 @@ int main(int argc, char **argv)
     printf("mpr sections (%zux%zu px): median %.3f s\n", sec->width,
            sec->height, times[1][repeat / 2]);
     score(&t, in, cl, c);
+    if (out != NULL)
+        write_outputs(rt, out, vol, cl, c);
     vflow_stage_free(ref);
     vflow_stage_free(mpr);
     vflow_object_release(&in->base);
