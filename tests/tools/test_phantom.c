@@ -463,3 +463,39 @@ Test(phantom, cli_writes_every_truth_file)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
 }
+
+Test(phantom, calcium_is_a_bright_eccentric_block_in_the_wall)
+{
+    vflow_phantom_params p = preset("calcified");
+    p.noise_hu = 0;
+    vflow_phantom *ph = make(&p);
+    const vflow_volume *im = ph->image;
+    const int16_t *d = im->data;
+    const unsigned char *lab = ph->labels->data;
+    size_t n = vflow_volume_voxel_count(im), imax = 0;
+    for (size_t i = 0; i < n; i++)
+        if (d[i] > d[imax])
+            imax = i;
+    cr_expect(d[imax] >= 650 && d[imax] <= 950, "brightest voxel %d HU", d[imax]);
+    cr_expect_eq(lab[imax], 2, "brightest voxel labelled %d, want wall", lab[imax]);
+    /* It lies on the plaque side (angle 0 of the frame) at the lesion. */
+    double ijk[3] = {(double)(imax % im->dims[0]),
+                     (double)((imax / im->dims[0]) % im->dims[1]),
+                     (double)(imax / (im->dims[0] * im->dims[1]))}, x[3];
+    vflow_volume_index_to_world(im, ijk, x);
+    vflow_curve_hit h;
+    vflow_curve_nearest_brute(&ph->target, x, &h);
+    cr_expect(fabs(h.s - p.calcium_s_mm) <= 0.5 * p.calcium_length_mm + 0.5,
+              "at s = %.2f mm", h.s);
+    size_t st = (size_t)llround(h.s / 0.1);
+    double w[3], wu = 0, wv = 0;
+    for (int a = 0; a < 3; a++) {
+        w[a] = x[a] - h.q[a];
+        wu += w[a] * ph->stations[st].normal[a];
+        wv += w[a] * ph->stations[st].binormal[a];
+    }
+    cr_expect(fabs(atan2(wv, wu)) < 0.5 * p.calcium_arc_deg * M_PI / 180 + 0.2,
+              "angle %.1f deg", atan2(wv, wu) * 180 / M_PI);
+    cr_expect(h.dist > vflow_phantom_lumen_radius(ph, h.s), "inside the lumen");
+    vflow_phantom_free(ph);
+}
