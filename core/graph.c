@@ -697,6 +697,23 @@ static int parse_sections(vflow_pipeline *p, const vflow_ynode *stages,
     return 0;
 }
 
+/*
+ * True if modules from `dir` are registered already: loading the same
+ * pipeline twice on one runtime (a server) must not report its own
+ * plugin_path modules as duplicates.
+ */
+static bool dir_registered(const vflow_runtime *rt, const char *dir)
+{
+    size_t n = strlen(dir);
+    for (size_t i = 0; i < vflow_runtime_stage_count(rt); i++) {
+        const char *origin = vflow_runtime_stage_origin(rt, i);
+        if (origin != NULL && strncmp(origin, dir, n) == 0 &&
+            origin[n] == '/')
+            return true;
+    }
+    return false;
+}
+
 static int parse_plugin_path(vflow_pipeline *p, const vflow_ynode *node,
                              vflow_error *err)
 {
@@ -714,7 +731,11 @@ static int parse_plugin_path(vflow_pipeline *p, const vflow_ynode *node,
         char *dir = path_join(p->dir, items[i]->text);
         if (dir == NULL)
             return oom(err);
-        rc = vflow_runtime_add_plugin_dir(p->rt, dir, err);
+        char real[PATH_MAX];
+        const char *use = realpath(dir, real) != NULL ? real : dir;
+        rc = dir_registered(p->rt, use)
+                 ? 0
+                 : vflow_runtime_add_plugin_dir(p->rt, use, err);
         free(dir);
         if (rc < 0)
             return vflow_error_prefix(err, "%s:%u:%u: plugin_path: ", p->path,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vflow/runtime.h"
@@ -253,5 +254,39 @@ Test(loader, failing_run_inside_a_pipeline_stops_it_cleanly)
     unlink(report);
     rmdir(out);
     unlink(yaml);
+    rmdir(dir);
+}
+
+Test(loader, plugin_path_of_a_pipeline_loads_once_per_runtime)
+{
+    vflow_runtime *rt = new_runtime();
+    vflow_error err;
+    const vflow_stage_desc *stages[] = {&cube};
+    vflow_plugin_info info = {VFLOW_ABI_MAJOR, VFLOW_ABI_MINOR, "t", 1,
+                              stages};
+    cr_assert_eq(vflow_runtime_add_plugin_info(rt, &info, "test", &err), 0);
+    char dir[] = "/tmp/vflow-loader-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char plugins[160], link[200], yaml[160];
+    snprintf(plugins, sizeof plugins, "%s/plugins", dir);
+    snprintf(link, sizeof link, "%s/lf_good.so", plugins);
+    snprintf(yaml, sizeof yaml, "%s/p.yaml", dir);
+    cr_assert_eq(mkdir(plugins, 0700), 0);
+    cr_assert_eq(symlink(FIXTURE("lf_good"), link), 0);
+    FILE *f = fopen(yaml, "w");
+    cr_assert_not_null(f);
+    fputs("vflow: 1\nplugin_path: [plugins]\nstages:\n  c: {plugin: cube}\n"
+          "  e: {plugin: lf_echo, in: {volume: c.volume}}\n", f);
+    fclose(f);
+    for (int i = 0; i < 2; i++) {
+        vflow_pipeline *p = vflow_pipeline_load(rt, yaml, NULL, 0, &err);
+        cr_expect_not_null(p, "load %d: %s", i, err.message);
+        vflow_pipeline_free(p);
+    }
+    cr_expect_eq(vflow_runtime_stage_count(rt), 6);
+    vflow_runtime_free(rt);
+    unlink(yaml);
+    unlink(link);
+    rmdir(plugins);
     rmdir(dir);
 }
