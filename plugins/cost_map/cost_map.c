@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Stage `cost_map`: Fast Marching speed from vesselness, with an intensity
+ * prior whose lumen window is estimated from the data around the clicks. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cost_map.h"
+#include "vflow/volume.h"
+
+/* ------------------------------------------------------ intensity prior */
+
+bool vflow_volume_is_ct(const vflow_volume *vol)
+{
+    if (vol->modality == VFLOW_MODALITY_CT)
+        return true;
+    if (vol->modality == VFLOW_MODALITY_MR)
+        return false;
+    double lo, hi;
+    vflow_volume_min_max(vol, &lo, &hi);
+    return lo <= -500.0 && hi >= 300.0;   /* air and contrast in HU */
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* q-quantile (0..1) of v[0..n) (sorts v). */
+static double quantile(double *v, size_t n, double q)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    size_t i = (size_t)floor(q * (double)(n - 1) + 0.5);
+    return v[i];
+}
+
+/* Voxel box of +-r_mm around a world point, clipped; false if outside. */
+static bool point_box(const vflow_volume *vol, const double xyz[3],
+                      double r_mm, long lo[3], long hi[3], double c[3])
+{
+    vflow_volume_world_to_index(vol, xyz, c);
+    for (int a = 0; a < 3; a++) {
+        if (!(c[a] >= -0.5 && c[a] <= (double)vol->dims[a] - 0.5))
+            return false;
+        long r = (long)ceil(r_mm / vol->spacing[a]);
+        lo[a] = (long)floor(c[a] + 0.5) - r;
+        hi[a] = (long)floor(c[a] + 0.5) + r;
+        lo[a] = lo[a] < 0 ? 0 : lo[a];
+        hi[a] = hi[a] >= (long)vol->dims[a] ? (long)vol->dims[a] - 1 : hi[a];
+    }
+    return true;
+}
+
+/* Lumen estimate at one point: median of the brightest quarter in the
+ * ball of radius r_mm. Returns NAN when the point is outside. */
+static double lumen_at(const vflow_volume *vol, const double xyz[3],
+                       double r_mm, double *buf, size_t cap)
+{
+    long lo[3], hi[3];
+    double c[3];
+    if (!point_box(vol, xyz, r_mm, lo, hi, c))
+        return NAN;
+    size_t n = 0;
+    for (long k = lo[2]; k <= hi[2]; k++)
+        for (long j = lo[1]; j <= hi[1]; j++)
+            for (long i = lo[0]; i <= hi[0] && n < cap; i++) {
+                double d[3] = {((double)i - c[0]) * vol->spacing[0],
+                               ((double)j - c[1]) * vol->spacing[1],
+                               ((double)k - c[2]) * vol->spacing[2]};
+                if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] > r_mm * r_mm)
+                    continue;
+                buf[n++] = vflow_volume_get(vol, (size_t)i, (size_t)j,
+                                            (size_t)k);
+            }
+    if (n == 0)
+        return NAN;
+    qsort(buf, n, sizeof *buf, cmp_double);
+    size_t first = n >= 4 ? n - n / 4 : 0;   /* the brightest quarter */
+    return buf[first + (n - first) / 2];
+}
+
+/* Samples the box of +-r_mm around the point on a stride keeping at most
+ * ~32^3 voxels; appends values to buf and, in diff (same count), the
+ * absolute difference to the next voxel along x (for the noise level). */
+static size_t sample_box(const vflow_volume *vol, const double xyz[3],
+                         double r_mm, double *buf, double *diff, size_t n,
+                         size_t cap)
+{
+    long lo[3], hi[3];
+    double c[3];
+    if (!point_box(vol, xyz, r_mm, lo, hi, c))
+        return n;
+    long step[3];
+    for (int a = 0; a < 3; a++)
+        step[a] = (hi[a] - lo[a]) / 32 + 1;
+    for (long k = lo[2]; k <= hi[2]; k += step[2])
+        for (long j = lo[1]; j <= hi[1]; j += step[1])
+            for (long i = lo[0]; i < hi[0] && n < cap; i += step[0]) {
+                double v = vflow_volume_get(vol, (size_t)i, (size_t)j,
+                                            (size_t)k);
+                diff[n] = fabs(vflow_volume_get(vol, (size_t)i + 1, (size_t)j,
+                                                (size_t)k) - v);
+                buf[n++] = v;
+            }
+    return n;
+}
+
+void vflow_lumen_window_fixed(double hu_low, double hu_high,
+                              vflow_lumen_window *win)
+{
+    memset(win, 0, sizeof *win);
+    win->enabled = true;
+    win->lo = hu_low;
+    win->hi = hu_high;
+    win->lumen = 0.5 * (hu_low + hu_high);
+    win->background = hu_low;
+    win->softness = (hu_high - hu_low) / 20.0;
+    win->ct = true;
+    win->calcium = fmax(hu_high, 700.0);
+}
+
+int vflow_lumen_window_from_points(const vflow_volume *vol,
+                                   const vflow_points *pts,
+                                   double sample_radius_mm,
+                                   double background_mm,
+                                   vflow_lumen_window *win, vflow_error *err)
+{
+    memset(win, 0, sizeof *win);
+    size_t cap = 40000 + 36000 * (pts->count + 1);
+    double *buf = malloc(cap * sizeof *buf);
+    double *lum = malloc((pts->count + 1) * sizeof *lum);
+    double *diff = malloc(cap * sizeof *diff);
+    if (buf == NULL || lum == NULL || diff == NULL) {
+        free(buf);
+        free(lum);
+        free(diff);
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory (prior)");
+    }
+    size_t nl = 0, nb = 0;
+    for (size_t p = 0; p < pts->count; p++) {
+        double l = lumen_at(vol, pts->items[p].xyz, sample_radius_mm, buf,
+                            40000);
+        if (!isnan(l))
+            lum[nl++] = l;
+    }
+    for (size_t p = 0; p < pts->count && nl > 0; p++)
+        nb = sample_box(vol, pts->items[p].xyz, background_mm, buf, diff, nb,
+                        cap);
+    int rc = 0;
+    if (nl == 0 || nb == 0) {
+        rc = vflow_error_set(err, VFLOW_EINVAL,
+                             "no click lies inside the image: cannot sample "
+                             "the lumen intensity");
+    } else {
+        win->lumen = quantile(lum, nl, 0.5);
+        win->background = quantile(buf, nb, 0.25);
+        /* Noise from neighbour differences (robust to edges, which are
+         * few): sigma = median |d| / (0.6745 sqrt 2). */
+        double noise = quantile(diff, nb, 0.5) / (0.6745 * sqrt(2.0));
+        double contrast = win->lumen - win->background;
+        if (!(contrast > 4.0 * noise) || !(contrast > 0.0)) {
+            rc = vflow_error_set(
+                err, VFLOW_EINVAL,
+                "the clicks are not clearly brighter than their "
+                "surroundings (lumen %g, background %g, noise %g): place "
+                "them inside a contrast-filled vessel or set "
+                "intensity_prior: false",
+                win->lumen, win->background, noise);
+        } else {
+            win->enabled = true;
+            win->lo = win->background + 0.5 * contrast;
+            win->hi = win->lumen + contrast;
+            win->softness = 0.1 * contrast;
+            win->ct = vflow_volume_is_ct(vol);
+            win->calcium = fmax(win->hi, 700.0);
+        }
+    }
+    free(buf);
+    free(lum);
+    free(diff);
+    return rc;
+}
+
+double vflow_lumen_prior(const vflow_lumen_window *win,
+                         const vflow_cost_params *p, double intensity)
+{
+    if (win == NULL || !win->enabled)
+        return 1.0;
+    /* Two logistic edges: ~1 inside [lo, hi], 1/2 at the edges. */
+    double s = win->softness > 0.0 ? win->softness : 1.0;
+    double w = 1.0 / (1.0 + exp(-(intensity - win->lo) / s)) /
+               (1.0 + exp(-(win->hi - intensity) / s));
+    double f = p->floor + (1.0 - p->floor) * w;
+    if (win->ct && intensity > win->calcium)
+        f *= p->calcium_penalty;
+    return f;
+}
+
+/* ------------------------------------------------------------- speed */
+
+typedef struct cost_job {
+    const vflow_volume *v, *in;
+    const vflow_lumen_window *win;
+    const vflow_cost_params *p;
+    float *speed, *cost;
+    double vscale;          /* 1 / max V (or 1) */
+} cost_job;
+
+static double speed_of(const vflow_cost_params *p, double v, double vn)
+{
+    switch (p->form) {
+    case VFLOW_SPEED_POWER:
+        return p->eps + pow(vn, p->p);
+    case VFLOW_SPEED_SEED:
+        return 1.0 / exp(-p->alpha * v);
+    default:
+        return exp(p->a * vn);
+    }
+}
+
+static void cost_slices(void *user, size_t begin, size_t end, unsigned worker)
+{
+    (void)worker;
+    const cost_job *j = user;
+    size_t nx = j->v->dims[0], ny = j->v->dims[1];
+    const float *v = j->v->data;
+    for (size_t k = begin; k < end; k++)
+        for (size_t y = 0; y < ny; y++) {
+            size_t g = nx * (y + ny * k);
+            for (size_t x = 0; x < nx; x++) {
+                double vv = v[g + x] > 0.0f ? v[g + x] : 0.0;
+                double f = speed_of(j->p, vv, vv * j->vscale);
+                if (j->in != NULL && j->win != NULL && j->win->enabled)
+                    f *= vflow_lumen_prior(j->win, j->p,
+                                           vflow_volume_get(j->in, x, y, k));
+                f = f > 1e-12 ? f : 1e-12;
+                j->speed[g + x] = (float)f;
+                if (j->cost != NULL)
+                    j->cost[g + x] = (float)(1.0 / f);
+            }
+        }
+}
+
+int vflow_cost_compute(vflow_ctx *ctx, const vflow_volume *vesselness,
+                       const vflow_volume *intensity,
+                       const vflow_lumen_window *win,
+                       const vflow_cost_params *p, vflow_volume *speed,
+                       vflow_volume *cost, vflow_error *err)
+{
+    if (vesselness->dtype != VFLOW_DTYPE_F32)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "vesselness must be f32 (got %s)",
+                               vflow_dtype_name(vesselness->dtype));
+    if (intensity != NULL &&
+        memcmp(intensity->dims, vesselness->dims, sizeof intensity->dims) != 0)
+        return vflow_error_set(
+            err, VFLOW_EINVAL,
+            "intensity volume %zux%zux%zu and vesselness %zux%zux%zu are not "
+            "on the same grid",
+            intensity->dims[0], intensity->dims[1], intensity->dims[2],
+            vesselness->dims[0], vesselness->dims[1], vesselness->dims[2]);
+    cost_job j = {vesselness, intensity, win, p, speed->data,
+                  cost != NULL ? cost->data : NULL, 1.0};
+    if (p->normalize && p->form != VFLOW_SPEED_SEED) {
+        double lo, hi;
+        vflow_volume_min_max(vesselness, &lo, &hi);
+        j.vscale = hi > 0.0 ? 1.0 / hi : 1.0;
+    }
+    int rc = vflow_parallel_for(ctx, vesselness->dims[2], 1, cost_slices, &j);
+    if (rc < 0)
+        return vflow_error_set(err, rc, "cost map cancelled");
+    return 0;
+}
+
+/* ------------------------------------------------------------- stage */
+
+typedef struct cost_priv {
+    int form;
+    double a, p, eps, alpha;
+    bool normalize, intensity_prior;
+    double floor, calcium_penalty;
+    double hu_low, hu_high;
+    double sample_radius_mm, background_mm;
+} cost_priv;
+
+/* The window for this run: from the clicks, else fixed HU for CT, else
+ * none (logged). */
+static int choose_window(const cost_priv *cp, vflow_ctx *ctx,
+                         const vflow_volume *in, const vflow_points *pts,
+                         vflow_lumen_window *win, vflow_error *err)
+{
+    memset(win, 0, sizeof *win);
+    if (!cp->intensity_prior || in == NULL)
+        return 0;
+    if (pts != NULL && pts->count > 0) {
+        int rc = vflow_lumen_window_from_points(in, pts, cp->sample_radius_mm,
+                                                cp->background_mm, win, err);
+        if (rc == 0)
+            vflow_log(ctx, VFLOW_LOG_INFO,
+                      "lumen window from the clicks: lumen %.4g, background "
+                      "%.4g -> [%.4g, %.4g]%s",
+                      win->lumen, win->background, win->lo, win->hi,
+                      win->ct ? " (CT: calcium penalised)" : "");
+        return rc;
+    }
+    if (vflow_volume_is_ct(in)) {
+        vflow_lumen_window_fixed(cp->hu_low, cp->hu_high, win);
+        vflow_log(ctx, VFLOW_LOG_INFO,
+                  "no clicks connected: fixed HU window [%g, %g]", cp->hu_low,
+                  cp->hu_high);
+    } else {
+        vflow_log(ctx, VFLOW_LOG_WARN,
+                  "no clicks and not CT: intensity prior disabled");
+    }
+    return 0;
+}
+
+static int cost_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
+                          vflow_error *err)
+{
+    const cost_priv *cp = priv;
+    const vflow_volume *v = vflow_io_volume(io, "vesselness");
+    const vflow_volume *in = vflow_io_volume(io, "volume");
+    const vflow_points *pts = vflow_io_points(io, "points");
+    if (cp->hu_high <= cp->hu_low)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "hu_high (%g) must exceed hu_low (%g)",
+                               cp->hu_high, cp->hu_low);
+    vflow_lumen_window win;
+    int rc = choose_window(cp, ctx, in, pts, &win, err);
+    if (rc < 0)
+        return rc;
+    vflow_volume *speed = vflow_volume_create_like(v, VFLOW_DTYPE_F32, err);
+    vflow_volume *cost = NULL;
+    if (speed == NULL)
+        return err->code;
+    if (vflow_io_output_wanted(io, "cost") &&
+        (cost = vflow_volume_create_like(v, VFLOW_DTYPE_F32, err)) == NULL) {
+        vflow_object_release(&speed->base);
+        return err->code;
+    }
+    vflow_cost_params p = {(vflow_speed_form)cp->form, cp->a, cp->p, cp->eps,
+                           cp->alpha, cp->normalize, cp->floor,
+                           cp->calcium_penalty};
+    rc = vflow_cost_compute(ctx, v, in, &win, &p, speed, cost, err);
+    if (rc < 0) {
+        vflow_object_release(&speed->base);
+        vflow_object_release(cost != NULL ? &cost->base : NULL);
+        return rc;
+    }
+    rc = vflow_io_set_output(io, "speed", &speed->base);
+    if (cost != NULL) {
+        int rc2 = vflow_io_set_output(io, "cost", &cost->base);
+        rc = rc < 0 ? rc : rc2;
+    }
+    return rc;
+}
+
+static const char *const form_choices[] = {"exp", "power", "seed", NULL};
+
+static const vflow_port_desc cost_inputs[] = {
+    {"vesselness", VFLOW_TYPE_VOLUME, false, "f32 vesselness in [0, 1]"},
+    {"volume", VFLOW_TYPE_VOLUME, true,
+     "intensity image on the same grid, for the lumen prior"},
+    {"points", VFLOW_TYPE_POINTS, true,
+     "clicks inside the vessel: the lumen intensity is sampled there"},
+};
+
+static const vflow_port_desc cost_outputs[] = {
+    {"speed", VFLOW_TYPE_VOLUME, false, "f32 Fast Marching speed F > 0"},
+    {"cost", VFLOW_TYPE_VOLUME, true, "f32 1 / F (only when consumed)"},
+};
+
+static const vflow_param_desc cost_params[] = {
+    {"form", VFLOW_PARAM_ENUM, offsetof(cost_priv, form), "exp",
+     VFLOW_UNBOUNDED, form_choices,
+     "exp: F = exp(a Vn); power: F = eps + Vn^p; seed: F = 1/exp(-alpha V) "
+     "(the seed's cost, too flat: for ablation)", false},
+    {"a", VFLOW_PARAM_FLOAT, offsetof(cost_priv, a), "10", 0.0, 100.0, NULL,
+     "exp form: contrast exponent (speed ratio vessel/background e^a)",
+     false},
+    {"p", VFLOW_PARAM_FLOAT, offsetof(cost_priv, p), "2", 0.1, 10.0, NULL,
+     "power form: exponent", false},
+    {"eps", VFLOW_PARAM_FLOAT, offsetof(cost_priv, eps), "0.01", 1e-9, 1.0,
+     NULL, "power form: background speed", false},
+    {"alpha", VFLOW_PARAM_FLOAT, offsetof(cost_priv, alpha), "1", 0.0, 100.0,
+     NULL, "seed form: alpha of cost exp(-alpha V)", false},
+    {"normalize", VFLOW_PARAM_BOOL, offsetof(cost_priv, normalize), "true",
+     VFLOW_UNBOUNDED, NULL,
+     "exp/power: use Vn = V / max(V) so the contrast does not depend on "
+     "the vesselness filter's scale", false},
+    {"intensity_prior", VFLOW_PARAM_BOOL,
+     offsetof(cost_priv, intensity_prior), "true", VFLOW_UNBOUNDED, NULL,
+     "multiply F by a smooth lumen window of intensity (needs `volume`)",
+     false},
+    {"prior_floor", VFLOW_PARAM_FLOAT, offsetof(cost_priv, floor), "0.02",
+     1e-6, 1.0, NULL, "prior factor far outside the lumen window", false},
+    {"calcium_penalty", VFLOW_PARAM_FLOAT,
+     offsetof(cost_priv, calcium_penalty), "0.1", 1e-6, 1.0, NULL,
+     "CT only: extra factor above the calcium threshold max(window top, "
+     "700 HU)", false},
+    {"hu_low", VFLOW_PARAM_FLOAT, offsetof(cost_priv, hu_low), "150",
+     VFLOW_UNBOUNDED, NULL,
+     "CT without clicks: lower edge of the lumen window (HU)", false},
+    {"hu_high", VFLOW_PARAM_FLOAT, offsetof(cost_priv, hu_high), "800",
+     VFLOW_UNBOUNDED, NULL,
+     "CT without clicks: upper edge of the lumen window (HU)", false},
+    {"sample_radius_mm", VFLOW_PARAM_FLOAT,
+     offsetof(cost_priv, sample_radius_mm), "3", 0.1, 100.0, NULL,
+     "radius (mm) of the ball around each click whose brightest quarter "
+     "gives the lumen intensity", false},
+    {"background_mm", VFLOW_PARAM_FLOAT, offsetof(cost_priv, background_mm),
+     "20", 1.0, 500.0, NULL,
+     "half-size (mm) of the box around each click whose 25th percentile "
+     "gives the background", false},
+};
+
+const vflow_stage_desc vflow_stage_cost_map = {
+    VFLOW_STAGE_HEADER,
+    .flags = VFLOW_STAGE_DETERMINISTIC | VFLOW_STAGE_THREAD_SAFE,
+    .name = "cost_map",
+    .version = "1.0.0",
+    .summary = "Fast Marching speed from vesselness and a data-relative "
+               "lumen intensity prior",
+    .license = "BSD-3-Clause",
+    .inputs = cost_inputs,
+    .n_inputs = VFLOW_COUNT(cost_inputs),
+    .outputs = cost_outputs,
+    .n_outputs = VFLOW_COUNT(cost_outputs),
+    .params = cost_params,
+    .n_params = VFLOW_COUNT(cost_params),
+    .priv_size = sizeof(cost_priv),
+    .run = cost_run_stage,
+};

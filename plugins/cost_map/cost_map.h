@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Fast Marching speed from vesselness and an intensity prior expressed
+ * relative to the data (plain functions for tests). */
+#ifndef VFLOW_PLUGIN_COST_MAP_H
+#define VFLOW_PLUGIN_COST_MAP_H
+
+#include <stdbool.h>
+
+#include "vflow/plugin.h"
+#include "vflow/types.h"
+
+typedef enum vflow_speed_form {
+    VFLOW_SPEED_EXP = 0,    /* F = exp(a Vn) */
+    VFLOW_SPEED_POWER,      /* F = eps + Vn^p */
+    VFLOW_SPEED_SEED        /* F = 1 / exp(-alpha V): the seed's cost */
+} vflow_speed_form;
+
+/* The lumen window of the intensity prior, in image units. */
+typedef struct vflow_lumen_window {
+    bool enabled;
+    double lumen;        /* lumen intensity estimate (median) */
+    double background;   /* surrounding tissue estimate */
+    double lo, hi;       /* window edges (half-height points) */
+    double softness;     /* logistic width of each edge */
+    bool ct;             /* HU-aware calcium term applies */
+    double calcium;      /* calcium threshold (HU), CT only */
+} vflow_lumen_window;
+
+typedef struct vflow_cost_params {
+    vflow_speed_form form;
+    double a, p, eps, alpha;
+    bool normalize;         /* Vn = V / max V (exp, power) */
+    double floor;           /* prior factor far outside the window */
+    double calcium_penalty; /* extra factor above the calcium threshold */
+} vflow_cost_params;
+
+/*
+ * Estimates the lumen window from the data: lumen = median of the
+ * brightest quarter of the voxels within sample_radius_mm of each point
+ * (median over points); background = 25th percentile of the voxels in a
+ * box of +-background_mm around the points (most of a box around a click
+ * is tissue even inside a large vessel); window lo = bg + 0.5 (lumen - bg),
+ * hi = lumen + (lumen - bg), softness 0.1 (lumen - bg). CT (modality CT,
+ * or unknown with min <= -500 and max >= 300): calcium threshold =
+ * max(hi, 700 HU). Returns 0, or VFLOW_EINVAL when no point lies in the
+ * image or the lumen is not brighter than the background by 4 noise
+ * sigmas (noise from neighbour differences in the box).
+ */
+int vflow_lumen_window_from_points(const vflow_volume *vol,
+                                   const vflow_points *pts,
+                                   double sample_radius_mm,
+                                   double background_mm,
+                                   vflow_lumen_window *win, vflow_error *err);
+
+/* The fixed HU window (no points): [hu_low, hu_high], softness
+ * (hu_high - hu_low) / 20, calcium above max(hu_high, 700). */
+void vflow_lumen_window_fixed(double hu_low, double hu_high,
+                              vflow_lumen_window *win);
+
+/* True when vol looks like CT (see above). */
+bool vflow_volume_is_ct(const vflow_volume *vol);
+
+/* The prior factor in [floor, 1] (times calcium_penalty above the calcium
+ * threshold in CT) for intensity I. */
+double vflow_lumen_prior(const vflow_lumen_window *win,
+                         const vflow_cost_params *p, double intensity);
+
+/*
+ * speed[i] = form(V[i]) * prior(I[i]) (> 0 everywhere), and if cost is
+ * not NULL cost[i] = 1 / speed[i]. vesselness: f32; intensity: any dtype
+ * on the same grid, or NULL (no prior); win may be NULL or disabled.
+ * Threaded over slices; deterministic.
+ */
+int vflow_cost_compute(vflow_ctx *ctx, const vflow_volume *vesselness,
+                       const vflow_volume *intensity,
+                       const vflow_lumen_window *win,
+                       const vflow_cost_params *p, vflow_volume *speed,
+                       vflow_volume *cost, vflow_error *err);
+
+#endif
