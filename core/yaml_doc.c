@@ -218,8 +218,12 @@ static void protect_placeholders(char *text, size_t len)
 }
 
 static int parse_error(const vflow_ydoc *doc, const yaml_parser_t *parser,
-                       vflow_error *err)
+                       const char *text, size_t len, vflow_error *err)
 {
+    size_t at = parser->problem_mark.index;
+    const char *tab = at < len && text[at] == '\t'
+                          ? "; YAML does not allow tabs for indentation"
+                          : "";
     const char *what = parser->problem != NULL ? parser->problem
                                                : "invalid YAML";
     char where[256] = "";
@@ -230,9 +234,9 @@ static int parse_error(const vflow_ydoc *doc, const yaml_parser_t *parser,
         return vflow_error_set(err, VFLOW_ENOMEM, "%s: out of memory",
                                doc->path);
     return vflow_error_set(err, VFLOW_EFORMAT,
-                           "%s:%zu:%zu: YAML syntax error: %s%s", doc->path,
-                           parser->problem_mark.line + 1,
-                           parser->problem_mark.column + 1, what, where);
+                           "%s:%zu:%zu: YAML syntax error: %s%s%s",
+                           doc->path, parser->problem_mark.line + 1,
+                           parser->problem_mark.column + 1, what, where, tab);
 }
 
 int vflow_ydoc_parse(const char *path, const char *text, size_t len,
@@ -260,7 +264,7 @@ int vflow_ydoc_parse(const char *path, const char *text, size_t len,
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)copy, len);
     if (!yaml_parser_load(&parser, &ydoc)) {
-        rc = parse_error(doc, &parser, err);
+        rc = parse_error(doc, &parser, copy, len, err);
         goto done_parser;
     }
     if (yaml_document_get_root_node(&ydoc) == NULL) {
