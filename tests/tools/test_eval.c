@@ -9,6 +9,7 @@
 
 #include "eval.h"
 #include "phantom.h"
+#include "vflow/volume.h"
 
 static char truth_dir[] = "/tmp/vflow_test_truth_XXXXXX";
 static char result_dir[] = "/tmp/vflow_test_result_XXXXXX";
@@ -241,4 +242,58 @@ Test(eval, malformed_or_missing_inputs_fail_with_a_message)
     fclose(f);
     cr_expect_eq(vflow_eval_result_load(result_dir, &r, &err), VFLOW_EFORMAT);
     cr_expect(strstr(err.message, "station 0") != NULL, "%s", err.message);
+}
+
+/* Own fixture: a calcified phantom at CI size. */
+Test(eval, lumen_over_calcium_is_counted, .init = NULL, .fini = NULL)
+{
+    vflow_phantom_params p;
+    vflow_error err;
+    cr_assert_eq(vflow_phantom_preset("calcified", &p, &err), 0);
+    p.noise_hu = 0;
+    p.supersample = 3;
+    vflow_phantom *cph = NULL;
+    cr_assert_eq(vflow_phantom_generate(&p, NULL, &cph, &err), 0, "%s",
+                 err.message);
+    char tdir[] = "/tmp/vflow_test_calc_XXXXXX", rdir[] = "/tmp/vflow_test_calr_XXXXXX";
+    cr_assert_not_null(mkdtemp(tdir));
+    cr_assert_not_null(mkdtemp(rdir));
+    cr_assert_eq(vflow_phantom_write(cph, tdir, &err), 0, "%s", err.message);
+    /* Result 1: the true labels -> no calcium in the lumen. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/labels.nii.gz", rdir);
+    cr_assert_eq(vflow_phantom_write_nifti(cph->labels, path, "", &err), 0);
+    vflow_eval_truth t;
+    vflow_eval_result r;
+    vflow_eval_scores sc;
+    cr_assert_eq(vflow_eval_truth_load(tdir, &t, &err), 0, "%s", err.message);
+    cr_assert(t.has_calcium);
+    cr_assert_eq(vflow_eval_result_load(rdir, &r, &err), 0, "%s", err.message);
+    cr_assert_eq(vflow_eval_score(&t, &r, &sc, &err), 0);
+    cr_expect_eq(sc.calcium_in_lumen, 0);
+    vflow_eval_result_free(&r);
+    /* Result 2: the brightest wall voxels (the calcium) called lumen. */
+    const int16_t *im = cph->image->data;
+    unsigned char *lab = cph->labels->data;
+    size_t n = vflow_volume_voxel_count(cph->image), changed = 0;
+    int16_t mx = 0;
+    for (size_t i = 0; i < n; i++)
+        mx = im[i] > mx ? im[i] : mx;
+    for (size_t i = 0; i < n; i++)
+        if (im[i] >= mx - 60 && lab[i] == 2) {
+            lab[i] = 1;
+            changed++;
+        }
+    cr_assert(changed > 0);
+    cr_assert_eq(vflow_phantom_write_nifti(cph->labels, path, "", &err), 0);
+    cr_assert_eq(vflow_eval_result_load(rdir, &r, &err), 0, "%s", err.message);
+    cr_assert_eq(vflow_eval_score(&t, &r, &sc, &err), 0);
+    cr_expect(sc.calcium_in_lumen > 0, "%zu calcium voxels relabelled, %ld "
+              "counted", changed, sc.calcium_in_lumen);
+    vflow_eval_result_free(&r);
+    vflow_eval_truth_free(&t);
+    vflow_phantom_free(cph);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", tdir, rdir);
+    cr_expect_eq(system(cmd), 0);
 }

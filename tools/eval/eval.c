@@ -803,6 +803,35 @@ static bool same_grid(const vflow_eval_labels *a, const vflow_eval_labels *b)
     return true;
 }
 
+/* True if x lies in the truth's calcium block: arc length within the
+ * block, angle (truth frame) within the arc, distance from the axis in the
+ * radial band [r_lumen + gap, r_lumen + gap + thickness]. */
+static bool in_true_calcium(const vflow_eval_truth *t, const double x[3])
+{
+    const vflow_eval_line *l = &t->centerline;
+    size_t seg;
+    double f;
+    double d = line_nearest(l, x, 0, l->n, &seg, &f);
+    size_t j = seg + 1 < l->n ? seg + 1 : seg;
+    double s = (1 - f) * l->s[seg] + f * l->s[j];
+    if (fabs(s - t->ca_s) > 0.5 * t->ca_len)
+        return false;
+    double rl = (1 - f) * l->r[seg] + f * l->r[j];
+    double r_in = rl + t->ca_gap;
+    if (d < r_in || d > r_in + t->ca_thick)
+        return false;
+    const vflow_eval_contours *c = &t->contours;
+    size_t k = 0;
+    while (k + 1 < c->n && fabs(c->s[k + 1] - s) < fabs(c->s[k] - s))
+        k++;
+    double w[3];
+    for (int a = 0; a < 3; a++)
+        w[a] = x[a] - ((1 - f) * l->p[seg][a] + f * l->p[j][a]);
+    double th = atan2(dot3(w, c->v[k]), dot3(w, c->u[k]));
+    double dth = remainder(th - t->ca_angle_deg * M_PI / 180.0, 2 * M_PI);
+    return fabs(dth) <= 0.5 * t->ca_arc_deg * M_PI / 180.0;
+}
+
 static void score_dice(const vflow_eval_truth *t, const vflow_eval_result *r,
                        vflow_eval_scores *sc)
 {
@@ -822,6 +851,7 @@ static void score_dice(const vflow_eval_truth *t, const vflow_eval_result *r,
     /* Only voxels whose nearest truth point lies in the scored range count:
      * the run segments the vessel between the clicks only. */
     size_t tp[3] = {0}, na[3] = {0}, nb[3] = {0};
+    sc->calcium_in_lumen = t->has_calcium ? 0 : -1;
     size_t nx = a->dims[0], ny = a->dims[1], n = nx * ny * a->dims[2];
     for (size_t i = 0; i < n; i++) {
         unsigned la = a->data[i], lb = b->data[i];
@@ -836,6 +866,8 @@ static void score_dice(const vflow_eval_truth *t, const vflow_eval_result *r,
         vflow_eval_line_distance(&t->centerline, x, &s, NULL);
         if (s < t->s_start || s > t->s_end)
             continue;
+        if (lb == 1 && t->has_calcium && in_true_calcium(t, x))
+            sc->calcium_in_lumen++;
         bool A[3] = {la == 1, la == 1 || la == 2, la == 2};
         bool B[3] = {lb == 1, lb == 1 || lb == 2, lb == 2};
         for (int k = 0; k < 3; k++) {
@@ -868,6 +900,7 @@ int vflow_eval_score(const vflow_eval_truth *t, const vflow_eval_result *r,
     sc->ds_err_pp = nan;
     sc->wall_radial_err_mm = sc->wall_radial_bias_mm = nan;
     sc->plaque_truth_mm3 = sc->plaque_result_mm3 = sc->plaque_err_pct = nan;
+    sc->calcium_in_lumen = -1;
     vflow_eval_truth tt = *t;
     /* Scored range: the arc lengths of the truth clicks (clicks.json), or
      * the projections of the click points. */

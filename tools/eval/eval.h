@@ -81,6 +81,10 @@ typedef struct vflow_eval_truth {
     /* Healthy radius r0(s) = r_prox + (r_dist - r_prox) s / length. */
     double r_prox, r_dist, length;
     bool has_profile;
+    /* Calcium block (phantom.json "calcium"): arc-length range, angle and
+     * arc in the truth frame, radial band from the lumen surface. */
+    bool has_calcium;
+    double ca_s, ca_len, ca_angle_deg, ca_arc_deg, ca_gap, ca_thick;
 } vflow_eval_truth;
 
 int vflow_eval_truth_load(const char *dir, vflow_eval_truth *t,
@@ -126,6 +130,9 @@ typedef struct vflow_eval_scores {
     bool dice_scored;
     double dice_lumen, dice_vessel, dice_wall;
     char dice_note[160];
+    /* Result lumen voxels (label 1) whose centre lies in the true calcium
+     * block; -1 when the truth has no calcium or no labels were scored. */
+    long calcium_in_lumen;
     bool mla_scored;
     double mla_truth, mla_result, mla_err_pct;
     double ds_truth_pct, ds_truth_method_pct, ds_result_pct, ds_err_pp;

@@ -50,6 +50,10 @@ void vflow_eval_print(const vflow_eval_scores *sc, const vflow_eval_result *r,
         row(f, "Dice lumen (label 1)", sc->dice_lumen, "", NULL);
         row(f, "Dice vessel (labels 1+2)", sc->dice_vessel, "", NULL);
         row(f, "Dice wall (label 2)", sc->dice_wall, "", NULL);
+        if (sc->calcium_in_lumen >= 0)
+            fprintf(f, "  %-30s %12ld        (result lumen voxels in the "
+                       "true calcium)\n", "calcium voxels in lumen",
+                    sc->calcium_in_lumen);
     } else if (r->has_labels) {
         fprintf(f, "  Dice: not scored: %s\n", sc->dice_note);
     }
@@ -127,6 +131,7 @@ void vflow_eval_write_json(const vflow_eval_scores *sc,
     jnum(f, "dice_lumen", sc->dice_lumen, true);
     jnum(f, "dice_vessel", sc->dice_vessel, true);
     jnum(f, "dice_wall", sc->dice_wall, true);
+    fprintf(f, "\"calcium_voxels_in_lumen\":%ld,", sc->calcium_in_lumen);
     fprintf(f, "\"dice_note\":");
     jstr(f, sc->dice_note);
     fputc(',', f);

@@ -661,6 +661,20 @@ static void truth_profile(const char *dir, vflow_eval_truth *t)
         t->length = l->num;
         t->has_profile = l->num > 0;
     }
+    const jv *ca = jget(&root, "calcium");
+    const jv *pr = jget(ca, "present");
+    const char *keys[6] = {"s_mm", "length_mm", "angle_deg", "arc_deg",
+                           "gap_to_lumen_mm", "thickness_mm"};
+    double *dst[6] = {&t->ca_s, &t->ca_len, &t->ca_angle_deg, &t->ca_arc_deg,
+                      &t->ca_gap, &t->ca_thick};
+    bool ok = pr && pr->t == J_BOOL && pr->num != 0;
+    for (int k = 0; ok && k < 6; k++) {
+        const jv *v = jget(ca, keys[k]);
+        ok = v && v->t == J_NUM;
+        if (ok)
+            *dst[k] = v->num;
+    }
+    t->has_calcium = ok;
     jv_free(&root);
 }
 
