@@ -3,6 +3,7 @@
  * intermediates, report.json, --set overrides, DOT. */
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,4 +384,63 @@ Test(graph_run, one_thread_runs_stages_one_at_a_time)
 Test(graph_run, stages_not_thread_safe_never_overlap)
 {
     cr_expect_eq(max_overlap("overlap_unsafe", 4), 1);
+}
+
+/* ------------------------------------------------------- cancellation */
+
+static atomic_bool spin_started;
+
+/* Spins until cancelled (at most 5 s). */
+static int spin_run(void *p, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
+{
+    (void)p;
+    atomic_store(&spin_started, true);
+    for (int i = 0; i < 500 && !vflow_cancelled(ctx); i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    if (vflow_cancelled(ctx))
+        return vflow_error_set(err, VFLOW_ECANCELED, "cancelled");
+    vflow_object *in = vflow_io_input(io, "volume");
+    return vflow_io_set_output(io, "volume", vflow_object_retain(in));
+}
+
+static const vflow_stage_desc spin = {
+    VFLOW_STAGE_HEADER, .name = "spin", .version = "1.0.0",
+    .summary = "waits for cancellation", .license = "BSD-3-Clause",
+    .inputs = overlap_port, .n_inputs = 1, .outputs = overlap_port,
+    .n_outputs = 1, .run = spin_run};
+
+static void *cancel_when_spinning(void *rt)
+{
+    while (!atomic_load(&spin_started))
+        nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+    vflow_runtime_cancel(rt);
+    return NULL;
+}
+
+Test(graph_run, cancelled_run_stops_and_leaves_no_output)
+{
+    vflow_runtime *rt = fixture_runtime(1);
+    const vflow_stage_desc *stages[] = {&spin};
+    vflow_plugin_info info = {VFLOW_ABI_MAJOR, VFLOW_ABI_MINOR, "spin", 1,
+                              stages};
+    vflow_error err;
+    cr_assert_eq(vflow_runtime_add_plugin_info(rt, &info, "test", &err), 0);
+    static const char yaml[] =
+        HEAD "  src:\n    plugin: make_volume\n"
+             "  s:\n    plugin: spin\n    in: {volume: src.volume}\n"
+             "  after:\n    plugin: invert\n    in: {volume: s.volume}\n"
+        "outputs:\n  early.vol: src.volume\n  late.vol: after.volume\n";
+    pthread_t canceller;
+    atomic_store(&spin_started, false);
+    cr_assert_eq(pthread_create(&canceller, NULL, cancel_when_spinning, rt),
+                 0);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, yaml, NULL, 0, &r);
+    pthread_join(canceller, NULL);
+    cr_expect_eq(r.rc, VFLOW_ECANCELED, "%s", r.err.message);
+    cr_expect_null(vflow_pipeline_result(p, "after.volume"));
+    /* early.vol was complete in its temporary, but a cancelled run
+     * commits nothing: only report.json. */
+    cr_expect_eq(fixture_count_entries(r.out_dir), 1);
+    finish(rt, p, &r);
 }
