@@ -22,6 +22,7 @@ void vflow_pdp_params_default(vflow_pdp_params *p)
     p->calcium_margin_mm = 0.15;
     p->blur_correction = true;
     p->psf_sigma_mm = 0.0;
+    p->lumen_only = false;
 }
 
 /* --------------------------------------------------- blurred disk model */
@@ -1232,7 +1233,7 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
         }
         lipschitz_lower(rl, n_a, bound, tmp);
         bool wall_seen = model && fr.a[1] > 0.08 * st->contrast;
-        if (!model || wall_seen)
+        if (!st->p->lumen_only && (!model || wall_seen))
             outer_station(st, s, &fr, model, rl, ro, work, ibuf);
         else
             for (size_t a = 0; a < n_a; a++)
@@ -1255,8 +1256,8 @@ static bool looks_like_ct(const vflow_volume *vol, const vflow_sections *pol)
     /* Unknown modality: HU images hold fat/air well below -200. */
     double mn = INFINITY;
     if (vol != NULL) {
-        /* Sparse scan (<= ~1M voxels): air or fat below -200 shows up. */
-        size_t n = vflow_volume_voxel_count(vol), step = n / 1000000 + 1;
+        /* Sparse scan (<= ~64K voxels): air or fat below -200 shows up. */
+        size_t n = vflow_volume_voxel_count(vol), step = n / 65536 + 1;
         for (size_t i = 0; i < n; i += step) {
             size_t x = i % vol->dims[0], y = (i / vol->dims[0]) % vol->dims[1];
             size_t z = i / (vol->dims[0] * vol->dims[1]);

@@ -22,7 +22,7 @@ static int pdp_run(void *priv, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
     vflow_pdp_params p = {pv->max_step_mm, pv->min_wall_mm, pv->min_radius_mm,
                           pv->smooth_mm, pv->step_penalty, pv->calcium,
                           pv->calcium_hu, pv->calcium_margin_mm,
-                          pv->blur_correction, pv->psf_sigma_mm};
+                          pv->blur_correction, pv->psf_sigma_mm, false};
     vflow_contours *c = NULL;
     vflow_pdp_info info;
     int rc = vflow_pdp_segment(ctx, vflow_io_sections(io, "polar"),

@@ -26,6 +26,8 @@ typedef struct vflow_pdp_params {
     double calcium_margin_mm; /* lumen keeps this far from calcium pixels */
     bool blur_correction;  /* model-based PSF bias correction */
     double psf_sigma_mm;   /* <= 0: estimated from the data */
+    bool lumen_only;       /* skip the outer wall (outer = lumen + min wall);
+                              for intermediate refinement passes */
 } vflow_pdp_params;
 
 void vflow_pdp_params_default(vflow_pdp_params *p);

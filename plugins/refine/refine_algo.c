@@ -102,6 +102,10 @@ static int segment(vflow_ctx *ctx, const vflow_volume *vol,
      * once (first pass) and reuse it. */
     if (rc == 0 && !(p->pdp.psf_sigma_mm > 0.0) && info.psf_sigma_mm > 0.0)
         p->pdp.psf_sigma_mm = info.psf_sigma_mm;
+    /* Likewise the CT decision for calcium handling. */
+    if (rc == 0 && p->pdp.calcium == VFLOW_PDP_CALCIUM_AUTO)
+        p->pdp.calcium = info.calcium ? VFLOW_PDP_CALCIUM_ON
+                                      : VFLOW_PDP_CALCIUM_OFF;
     vflow_object_release(&img->base);
     vflow_object_release(&dr->base);
     return rc;
@@ -189,18 +193,22 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
         (vflow_object *)&cl->base);
     vflow_contours *c = NULL;
     int rc = 0;
-    for (;;) {
+    /* Intermediate passes only need the lumen shape for the centroids:
+     * trilinear sampling, no blur model, no outer wall. The last pass, on
+     * the final centerline, runs with the caller's parameters. */
+    vflow_refine_params quick = pw;
+    quick.polar.interp = VFLOW_XS_LINEAR;
+    quick.pdp.blur_correction = false;
+    quick.pdp.lumen_only = true;
+    while (inf.iterations < p->max_iterations) {
         double rmax = 0.0;
-        vflow_object_release(c != NULL ? &c->base : NULL);
-        c = NULL;
-        rc = segment(ctx, vol, cur, &pw, &c, &rmax, err);
+        rc = segment(ctx, vol, cur, &quick, &c, &rmax, err);
         inf.segmentations++;
         if (rc < 0)
             break;
-        if (inf.iterations >= p->max_iterations ||
-            (inf.iterations > 0 && inf.last_move_mm < p->tolerance_mm))
-            break;
         vflow_polyline *next = recentre(c, rmax, p, err);
+        vflow_object_release(&c->base);
+        c = NULL;
         if (next == NULL) {
             rc = err != NULL && err->code != 0 ? err->code : VFLOW_ENOMEM;
             break;
@@ -209,6 +217,13 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
         inf.iterations++;
         vflow_object_release(&cur->base);
         cur = next;
+        if (inf.last_move_mm < p->tolerance_mm)
+            break;
+    }
+    if (rc == 0) {
+        double rmax = 0.0;
+        rc = segment(ctx, vol, cur, &pw, &c, &rmax, err);
+        inf.segmentations++;
     }
     vflow_object_release(&cur->base);
     if (rc < 0) {

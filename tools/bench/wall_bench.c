@@ -321,6 +321,7 @@ static void score(const truth *t, const vflow_polyline *in,
 int main(int argc, char **argv)
 {
     const char *image = NULL, *tdir = NULL, *out = NULL, *incsv = NULL;
+    const char *spacing = "0.3";
     unsigned threads = 2;
     int repeat = 5;
     double smooth = 2.5;
@@ -333,6 +334,8 @@ int main(int argc, char **argv)
             threads = (unsigned)atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--repeat"))
             repeat = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--spacing"))
+            spacing = argv[i + 1];
         else if (!strcmp(argv[i], "--out"))
             out = argv[i + 1];
         else if (!strcmp(argv[i], "--input-csv"))
@@ -344,7 +347,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: vflow-bench-wall --truth PHANTOM_DIR [--image "
                         "IMG] [--threads 2] [--repeat 5] "
                         "[--input-smoothing 2.5 | --input-csv FILE] "
-                        "[--out DIR]\n");
+                        "[--spacing MM] [--out DIR]\n");
         return 2;
     }
     char ipath[1024], cpath[1024];
@@ -389,6 +392,7 @@ int main(int argc, char **argv)
         vflow_stage_free(mpr);
         ref = vflow_stage_new(rt, &vflow_stage_refine, &err);
         mpr = vflow_stage_new(rt, &vflow_stage_mpr, &err);
+        vflow_stage_set_param(ref, "spacing_mm", spacing, &err);
         if (getenv("WALL_NOCORR"))
             vflow_stage_set_param(ref, "blur_correction", "false", &err);
         if (getenv("WALL_PSF"))
