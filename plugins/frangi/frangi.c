@@ -9,13 +9,6 @@
 #include "frangi.h"
 #include "vflow/volume.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&        \
-    !defined(__SANITIZE_ADDRESS__)
-#define VFLOW_HOT                                                             \
-    __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define VFLOW_HOT
-#endif
 
 void vflow_frangi_voxel(float xx, float xy, float xz, float yy, float yz,
                         float zz, float ka, float kb, bool bright,

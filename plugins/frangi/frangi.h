@@ -44,36 +44,7 @@ int vflow_frangi_compute(vflow_ctx *ctx, const vflow_volume *vol,
                          vflow_volume *vesselness, vflow_volume *scale,
                          vflow_error *err);
 
-/* exp(x) for x <= 0, float, branch-free (relative error < 2e-7). */
-static inline float vflow_exp_neg(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    float t = x * 1.44269504f - 0.5f;
-    /* round(x log2 e) for x <= 0; the clamp lets GCC vectorise the
-     * conversion (it otherwise guards possibly out-of-range values). */
-    int32_t n = (int32_t)(t < 0.0f ? t : 0.0f);
-    float fn = (float)n;
-    float r = x - fn * 0.693145751953125f - fn * 1.428606765330187e-06f;
-    float e = 1.0f / 720.0f;
-    e = e * r + 1.0f / 120.0f;
-    e = e * r + 1.0f / 24.0f;
-    e = e * r + 1.0f / 6.0f;
-    e = e * r + 0.5f;
-    e = e * r + 1.0f;
-    e = e * r + 1.0f;
-    union { float f; int32_t i; } s;
-    s.i = (n + 127) << 23;
-    return e * s.f;
-}
 
-/* Orders two values by magnitude, branch-free: |*a| <= |*b|. */
-static inline void vflow_sort_abs2(float *a, float *b)
-{
-    bool swap = fabsf(*a) > fabsf(*b);
-    float lo = swap ? *b : *a, hi = swap ? *a : *b;
-    *a = lo;
-    *b = hi;
-}
 
 /* Inline form of vflow_frangi_voxel for vectorised loops: returns the
  * shape factor; sign = +1 bright, -1 dark vessels. Branch-free. */

@@ -9,15 +9,6 @@
 #include "hessian.h"
 #include "vflow/volume.h"
 
-/* Hot loops get an AVX2/FMA clone picked at load time on x86-64 (GCC
- * function multi-versioning); other targets use the portable build. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&        \
-    !defined(__SANITIZE_ADDRESS__)
-#define VFLOW_HOT                                                             \
-    __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define VFLOW_HOT
-#endif
 
 size_t vflow_gauss1d_scratch(const vflow_gauss1d *f, size_t n, size_t w)
 {

@@ -8,9 +8,21 @@
 #include <stdbool.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vflow/plugin.h"
 #include "vflow/types.h"
+
+/* Hot loops get AVX-512 and AVX2/FMA clones picked at load time on x86-64
+ * (GCC function multi-versioning); other targets and sanitizer builds use
+ * the portable code. Results are bitwise stable for a given machine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&        \
+    !defined(__SANITIZE_ADDRESS__)
+#define VFLOW_HOT                                                             \
+    __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define VFLOW_HOT
+#endif
 
 /*
  * One 1-D Gaussian derivative operator of order 0, 1 or 2 along one axis,
@@ -144,6 +156,38 @@ static inline void vflow_eig3_sym_inline(float xx, float xy, float xz,
     *e0 = q + 2.0f * p * cs;
     *e1 = q - p * cs + 1.7320508f * p * sn;
     *e2 = q - p * cs - 1.7320508f * p * sn;
+}
+
+/* Shared per-voxel helpers of the vesselness measures. */
+/* exp(x) for x <= 0, float, branch-free (relative error < 2e-7). */
+static inline float vflow_exp_neg(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    float t = x * 1.44269504f - 0.5f;
+    /* round(x log2 e) for x <= 0; the clamp lets GCC vectorise the
+     * conversion (it otherwise guards possibly out-of-range values). */
+    int32_t n = (int32_t)(t < 0.0f ? t : 0.0f);
+    float fn = (float)n;
+    float r = x - fn * 0.693145751953125f - fn * 1.428606765330187e-06f;
+    float e = 1.0f / 720.0f;
+    e = e * r + 1.0f / 120.0f;
+    e = e * r + 1.0f / 24.0f;
+    e = e * r + 1.0f / 6.0f;
+    e = e * r + 0.5f;
+    e = e * r + 1.0f;
+    e = e * r + 1.0f;
+    union { float f; int32_t i; } s;
+    s.i = (n + 127) << 23;
+    return e * s.f;
+}
+
+/* Orders two values by magnitude, branch-free: |*a| <= |*b|. */
+static inline void vflow_sort_abs2(float *a, float *b)
+{
+    bool swap = fabsf(*a) > fabsf(*b);
+    float lo = swap ? *b : *a, hi = swap ? *a : *b;
+    *a = lo;
+    *b = hi;
 }
 
 /* Reference eigenvalues (double, libm, Smith's method), for tests. */
