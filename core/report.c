@@ -51,8 +51,14 @@ typedef struct measure_table {
     const vflow_table *table;
 } measure_table;
 
-static size_t collect_measures(const vflow_pipeline *p, measure_table *out,
-                               size_t max)
+/* Kinds of kept tables: on a port named "measures", or other one-row. */
+static bool is_measures_port(const vflow_gnode *g, size_t port)
+{
+    return strcmp(g->desc->outputs[port].name, "measures") == 0;
+}
+
+static size_t collect_tables(const vflow_pipeline *p, bool measures_ports,
+                             measure_table *out, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < p->n_stages; i++) {
@@ -61,14 +67,24 @@ static size_t collect_measures(const vflow_pipeline *p, measure_table *out,
             continue;
         for (size_t k = 0; k < g->desc->n_outputs && n < max; k++) {
             const vflow_table *t = VFLOW_TABLE(g->results[k]);
-            if (t == NULL)
+            if (t == NULL || is_measures_port(g, k) != measures_ports)
                 continue;
-            if (t->n_rows == 1 ||
-                strcmp(g->desc->outputs[k].name, "measures") == 0)
+            if (measures_ports || t->n_rows == 1)
                 out[n++] = (measure_table){g, k, t};
         }
     }
     return n;
+}
+
+/*
+ * The run's measures: the tables on ports named "measures" (the vessel-level
+ * results) or, when no stage has one, every one-row table.
+ */
+static size_t collect_measures(const vflow_pipeline *p, measure_table *out,
+                               size_t max)
+{
+    size_t n = collect_tables(p, true, out, max);
+    return n > 0 ? n : collect_tables(p, false, out, max);
 }
 
 /* Is column `name` unique among all measure tables? */
@@ -121,6 +137,28 @@ static void json_measures(FILE *f, const vflow_pipeline *p)
         }
     }
     fputs(first ? "}" : "\n  }", f);
+}
+
+/* One-row tables besides the measures (stage statistics), by stage.port. */
+static void json_other_tables(FILE *f, const vflow_pipeline *p)
+{
+    measure_table m[64];
+    if (collect_tables(p, true, m, 64) == 0)
+        return; /* the one-row tables are the measures already */
+    size_t n = collect_tables(p, false, m, 64);
+    fputs(",\n  \"tables\": {", f);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%s\n    \"%s.%s\": {", i ? "," : "", m[i].node->name,
+                m[i].node->desc->outputs[m[i].port].name);
+        for (size_t c = 0; c < m[i].table->n_cols; c++) {
+            fputs(c ? ", " : "", f);
+            json_string(f, m[i].table->cols[c].name);
+            fputs(": ", f);
+            json_number(f, m[i].table->cols[c].values[0]);
+        }
+        fputs("}", f);
+    }
+    fputs(n ? "\n  }" : "}", f);
 }
 
 /* --------------------------------------------------------------- report */
@@ -256,6 +294,7 @@ static void json_report(FILE *f, const vflow_pipeline *p, const char *out_dir,
     fprintf(f, ",\n  \"peak_live_bytes\": %zu,\n  \"peak_rss_bytes\": %lld,\n",
             p->peak_live_bytes, rss);
     json_measures(f, p);
+    json_other_tables(f, p);
     fputs("\n}\n", f);
 }
 

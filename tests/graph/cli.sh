@@ -87,6 +87,7 @@ expect 0 "wrote out/iso.nii.gz" -- "$vflow" run good.yaml --out out -q
 [ -f out/iso.nii.gz ] || fail "run did not write out/iso.nii.gz"
 [ -f out/report.json ] || fail "run did not write out/report.json"
 [ "$(ls -A out | wc -l)" -eq 2 ] || fail "unexpected files in out: $(ls -A out)"
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["status"] == "ok" and r["stages"][1]["plugin"] == "resample"' out/report.json || fail "report.json is not the expected JSON"
 expect 0 "peak RSS" -- "$vflow" run good.yaml --out out2 -q --profile --threads 2
 
 # Every failure kind of `vflow check`, exit 2 with file:line:column.
