@@ -122,6 +122,18 @@ Test(eval, centerline_shifted_by_0p3mm_scores_ai_0p3)
     vflow_eval_scores sc;
     score(&sc);
     cr_expect(fabs(sc.ai_mm - 0.3) < 0.005, "AI %.4f mm", sc.ai_mm);
+    /* The same path stored end -> start scores the same. */
+    vflow_eval_scores rs;
+    pts = malloc(n * sizeof *pts);
+    for (size_t i = 0; i < n; i++)
+        for (int a = 0; a < 3; a++)
+            pts[n - 1 - i][a] = ph->stations[i].center[a] +
+                                0.3 * ph->stations[i].normal[a];
+    write_line(pts, n);
+    free(pts);
+    score(&rs);
+    cr_expect(fabs(rs.ai_mm - sc.ai_mm) < 1e-9 && fabs(rs.ov - sc.ov) < 1e-9,
+              "reversed: AI %.4f OV %.4f", rs.ai_mm, rs.ov);
     cr_expect(fabs(sc.mean_mm - 0.3) < 0.005, "mean %.4f mm", sc.mean_mm);
     cr_expect(fabs(sc.max_mm - 0.3) < 0.01, "max %.4f mm", sc.max_mm);
     /* 0.3 mm is inside every true radius here: full overlap. */

@@ -168,6 +168,10 @@ static int correspondence(const vflow_eval_line *ref,
                           size_t **cj, size_t *nc, vflow_error *err)
 {
     size_t n = ref->n, m = res->n;
+    if ((double)n * (double)m > 4e8)
+        return vflow_error_set(err, VFLOW_ERANGE,
+                               "centrelines of %zu and %zu points are too long "
+                               "to match (more than 20 m at 0.05 mm)", n, m);
     uint8_t *from = malloc(n * m);
     double *prev = malloc(m * sizeof *prev), *cur = malloc(m * sizeof *cur);
     *ci = malloc((n + m) * sizeof **ci);
@@ -336,13 +340,18 @@ static int result_clip(const vflow_eval_truth *t, const vflow_eval_line *in,
         cnt += keep[i];
     }
     int rc = vflow_eval_line_alloc(out, cnt);
+    /* A path stored from the end to the start is scored in the truth's
+     * direction (the CAT08 matching is monotone). */
+    bool rev = in->n > 1 && dist3(in->p[0], t->end) < dist3(in->p[0], t->start);
     size_t k = 0;
-    for (size_t i = 0; !rc && i < in->n; i++)
+    for (size_t ii = 0; !rc && ii < in->n; ii++) {
+        size_t i = rev ? in->n - 1 - ii : ii;
         if (keep[i]) {
             memcpy(out->p[k], in->p[i], sizeof out->p[k]);
             out->s[k] = in->s[i];
             k++;
         }
+    }
     free(keep);
     return rc ? vflow_error_set(err, VFLOW_ENOMEM, "out of memory") : 0;
 }
