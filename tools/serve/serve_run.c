@@ -177,9 +177,11 @@ static void run_add_file(serve_run *r, json_object *files, const char *name)
     json_object_object_add(files, name, json_object_new_string(url));
 }
 
-/* Writes the section stack as raw little-endian float32 for the viewer. */
-static json_object *sections_json(serve_run *r, json_object *files,
-                                  const vflow_sections *sec)
+/* Writes `n` floats as sections.f32 (raw, little-endian) in the run dir
+ * and returns the metadata object the viewer needs, or NULL. */
+static json_object *stack_write(serve_run *r, json_object *files,
+                                const float *pixels, size_t count,
+                                size_t width, size_t height, double spacing)
 {
     char path[PATH_MAX];
     if (!serve_pathf(path, "%s/sections.f32", r->dir))
@@ -187,8 +189,8 @@ static json_object *sections_json(serve_run *r, json_object *files,
     FILE *f = fopen(path, "wb");
     if (f == NULL)
         return NULL;
-    size_t n = sec->count * sec->width * sec->height;
-    bool ok = fwrite(sec->pixels, sizeof(float), n, f) == n;
+    size_t n = count * width * height;
+    bool ok = fwrite(pixels, sizeof(float), n, f) == n;
     ok = fclose(f) == 0 && ok;
     if (!ok)
         return NULL;
@@ -197,16 +199,34 @@ static json_object *sections_json(serve_run *r, json_object *files,
     char url[256];
     snprintf(url, sizeof url, "/api/files/%u/sections.f32", r->id);
     json_object_object_add(o, "url", json_object_new_string(url));
-    json_object_object_add(o, "count", json_object_new_int((int)sec->count));
-    json_object_object_add(o, "width", json_object_new_int((int)sec->width));
-    json_object_object_add(o, "height",
-                           json_object_new_int((int)sec->height));
-    json_object_object_add(o, "pixel_spacing", jnum(sec->pixel_spacing));
+    json_object_object_add(o, "count", json_object_new_int((int)count));
+    json_object_object_add(o, "width", json_object_new_int((int)width));
+    json_object_object_add(o, "height", json_object_new_int((int)height));
+    json_object_object_add(o, "pixel_spacing", jnum(spacing));
+    return o;
+}
+
+static json_object *sections_json(serve_run *r, json_object *files,
+                                  const vflow_sections *sec)
+{
+    json_object *o = stack_write(r, files, sec->pixels, sec->count,
+                                 sec->width, sec->height, sec->pixel_spacing);
+    if (o == NULL)
+        return NULL;
     json_object *fr = json_object_new_array_ext((int)sec->count);
     for (size_t i = 0; i < sec->count; i++)
         json_object_array_add(fr, frame_json(&sec->frames[i]));
     json_object_object_add(o, "frames", fr);
     return o;
+}
+
+/* The stack as a volume (x = width, y = height, z = station); the frames
+ * come from the contours when their counts agree (added later). */
+static json_object *stack_json(serve_run *r, json_object *files,
+                               const vflow_volume *vol)
+{
+    return stack_write(r, files, vol->data, vol->dims[2], vol->dims[0],
+                       vol->dims[1], vol->spacing[0]);
 }
 
 /* Adds what one pipeline output carries to the result. */
@@ -237,6 +257,34 @@ static void result_add_output(json_object *res, serve_run *r,
         if (sj != NULL)
             json_object_object_add(res, "sections", sj);
     }
+    /* A section stack written as a volume (sections.nii.gz): width x
+     * height x stations, f32; its frames are those of the contours. */
+    const vflow_volume *vol = VFLOW_VOLUME(obj);
+    if (vol != NULL && strncmp(file, "sections.", 9) == 0 &&
+        vol->dtype == VFLOW_DTYPE_F32 &&
+        !json_object_object_get_ex(res, "sections", NULL)) {
+        json_object *sj = stack_json(r, files, vol);
+        if (sj != NULL)
+            json_object_object_add(res, "sections", sj);
+    }
+}
+
+/* A stack read from a volume has no frames: borrow those of the contours
+ * (one section per contour station), or drop the stack if they differ. */
+static void attach_stack_frames(json_object *res)
+{
+    json_object *sec = NULL, *ct = NULL, *st = NULL, *n = NULL;
+    if (!json_object_object_get_ex(res, "sections", &sec) ||
+        json_object_object_get_ex(sec, "frames", NULL))
+        return;
+    if (!json_object_object_get_ex(res, "contours", &ct) ||
+        !json_object_object_get_ex(ct, "stations", &st) ||
+        !json_object_object_get_ex(sec, "count", &n) ||
+        json_object_array_length(st) != (size_t)json_object_get_int(n)) {
+        json_object_object_del(res, "sections");
+        return;
+    }
+    json_object_object_add(sec, "frames", json_object_get(st));
 }
 
 static const char *jstr(json_object *o, const char *key)
@@ -306,6 +354,7 @@ static json_object *result_build(serve_state *s, serve_run *r,
             if (file != NULL)
                 result_add_output(res, r, files, p, file, jstr(o, "from"));
         }
+    attach_stack_frames(res);
     run_add_file(r, files, "report.json");
     if (report != NULL &&
         json_object_object_get_ex(report, "measures", &measures))

@@ -27,6 +27,7 @@ const nv = new Niivue({
   dragAndDropEnabled: false,
   crosshairWidth: 0.5,
   meshThicknessOn2D: 1.5,
+  meshXRay: 0.6, // meshes stay visible through the volume rendering
   isColorbar: false
 })
 
@@ -167,8 +168,10 @@ function removeMeshes (prefix) {
   for (const m of [...nv.meshes]) if ((m.name || '').startsWith(prefix)) nv.removeMesh(m)
 }
 
+// Adds a connectome mesh (spheres + cylinders) without dropping the other
+// meshes (nv.loadConnectome would replace them all).
 function connectome (name, colormap, nodes, edges, nodeScale, edgeScale) {
-  nv.loadConnectome({
+  const mesh = nv.loadConnectomeAsMesh({
     name,
     nodeColormap: colormap,
     nodeColormapNegative: colormap,
@@ -184,6 +187,8 @@ function connectome (name, colormap, nodes, edges, nodeScale, edgeScale) {
     nodes,
     edges
   })
+  mesh.name = name
+  nv.addMesh(mesh)
 }
 
 function drawMarkers () {
