@@ -274,8 +274,8 @@ static const vflow_param_desc measure_params[] = {
      false},
     {"calcium_hu", VFLOW_PARAM_FLOAT, offsetof(measure_priv, calcium_hu),
      "130", -1024.0, 4000.0, NULL,
-     "wall voxels at or above this value (HU) count as calcium (Agatston's "
-     "130 HU); see calcium_lumen_factor",
+     "lower bound of the calcium threshold (HU; Agatston's 130): wall "
+     "voxels at or above the threshold count as calcium",
      false},
     {"calcium_lumen_factor", VFLOW_PARAM_FLOAT,
      offsetof(measure_priv, calcium_lumen_factor), "1.1", 0.0, 10.0, NULL,
