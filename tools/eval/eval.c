@@ -702,21 +702,26 @@ static double ds_by_reference(const double *s, const double *d, size_t n,
             use[i] = d[i] >= 0.95 * (a + b * s[i]);
     }
     free(use);
-    size_t im = 0;
-    for (size_t i = 1; i < n; i++)
-        if (d[i] < d[im])
-            im = i;
-    if (d_min_out)
-        *d_min_out = d[im];
-    double ref = a + b * s[im];
-    return ref > 0 ? 100.0 * (1.0 - d[im] / ref) : NAN;
+    /* The most severe narrowing against the reference line (which need not
+     * be at the minimal area: a tapering vessel is narrowest distally). */
+    double best = NAN;
+    for (size_t i = 0; i < n; i++) {
+        double ref = a + b * s[i];
+        double ds = ref > 0 ? 100.0 * (1.0 - d[i] / ref) : NAN;
+        if (isnan(best) || ds > best) {
+            best = ds;
+            if (d_min_out)
+                *d_min_out = d[i];
+        }
+    }
+    return best;
 }
 
 static void score_stenosis(const vflow_eval_truth *t,
                            const vflow_eval_result *r, vflow_eval_scores *sc)
 {
     const vflow_eval_line *l = &t->centerline;
-    double mla = DBL_MAX, s_mla = 0, r_mla = 0;
+    double mla = DBL_MAX;
     size_t cnt = 0;
     double *ts = malloc(l->n * sizeof *ts), *td = malloc(l->n * sizeof *td);
     for (size_t i = 0; ts && td && i < l->n; i++) {
@@ -724,19 +729,20 @@ static void score_stenosis(const vflow_eval_truth *t,
             continue;
         ts[cnt] = l->s[i];
         td[cnt++] = 2 * l->r[i];
-        if (M_PI * l->r[i] * l->r[i] < mla) {
-            mla = M_PI * l->r[i] * l->r[i];
-            s_mla = l->s[i];
-            r_mla = l->r[i];
-        }
+        mla = fmin(mla, M_PI * l->r[i] * l->r[i]);
     }
     sc->mla_truth = mla;
-    if (t->has_profile) {
-        double f = fmin(fmax(s_mla / t->length, 0), 1);
+    /* Truth: the most severe narrowing, 1 - r(s) / r0(s), r0 the healthy
+     * (tapering) radius of phantom.json. */
+    sc->ds_truth_pct = NAN;
+    for (size_t i = 0; t->has_profile && i < l->n; i++) {
+        if (l->s[i] < t->s_start || l->s[i] > t->s_end)
+            continue;
+        double f = fmin(fmax(l->s[i] / t->length, 0), 1);
         double r0 = t->r_prox + (t->r_dist - t->r_prox) * f;
-        sc->ds_truth_pct = 100.0 * (1.0 - r_mla / r0);
-    } else {
-        sc->ds_truth_pct = NAN;
+        double ds = 100.0 * (1.0 - l->r[i] / r0);
+        if (isnan(sc->ds_truth_pct) || ds > sc->ds_truth_pct)
+            sc->ds_truth_pct = ds;
     }
     sc->ds_truth_method_pct = ts && td ? ds_by_reference(ts, td, cnt, NULL) : NAN;
     if (isnan(sc->ds_truth_pct))
@@ -789,6 +795,11 @@ static void score_stenosis(const vflow_eval_truth *t,
             sc->ds_result_pct = ds_by_reference(rs, rd, m, NULL);
         free(rs);
         free(rd);
+    }
+    sc->ds_result_method_pct = sc->ds_result_pct;
+    if (r->has_measured_ds) {
+        sc->ds_result_pct = r->measured_ds_pct;
+        sc->ds_from_measures = true;
     }
     sc->mla_scored = sc->mla_result > 0 && mla < DBL_MAX;
     sc->mla_err_pct = sc->mla_scored
@@ -906,7 +917,7 @@ int vflow_eval_score(const vflow_eval_truth *t, const vflow_eval_result *r,
     sc->dice_lumen = sc->dice_vessel = sc->dice_wall = nan;
     sc->mla_truth = sc->mla_result = sc->mla_err_pct = nan;
     sc->ds_truth_pct = sc->ds_truth_method_pct = sc->ds_result_pct = nan;
-    sc->ds_err_pp = nan;
+    sc->ds_err_pp = sc->ds_result_method_pct = nan;
     sc->wall_radial_err_mm = sc->wall_radial_bias_mm = nan;
     sc->plaque_truth_mm3 = sc->plaque_result_mm3 = sc->plaque_err_pct = nan;
     sc->calcium_in_lumen = -1;

@@ -101,6 +101,9 @@ typedef struct vflow_eval_result {
     vflow_csv csv;
     vflow_eval_contours contours;
     vflow_eval_labels labels;
+    /* measures.json "diameter_stenosis_pct": the run's own reported value */
+    bool has_measured_ds;
+    double measured_ds_pct;
     char missing[512];                /* "contours.json (not found), ..." */
 } vflow_eval_result;
 
@@ -135,7 +138,11 @@ typedef struct vflow_eval_scores {
     long calcium_in_lumen;
     bool mla_scored;
     double mla_truth, mla_result, mla_err_pct;
+    /* ds_result_pct: the run's own measures.json value when present, else
+     * ds_result_method_pct (robust reference line on its diameters). */
     double ds_truth_pct, ds_truth_method_pct, ds_result_pct, ds_err_pp;
+    double ds_result_method_pct;
+    bool ds_from_measures;
     /* Outer wall. */
     bool wall_scored;
     double wall_radial_err_mm, wall_radial_bias_mm;

@@ -63,7 +63,11 @@ void vflow_eval_print(const vflow_eval_scores *sc, const vflow_eval_result *r,
         row(f, "MLA error", sc->mla_err_pct, "%", NULL);
         row(f, "diameter stenosis truth", sc->ds_truth_pct, "%", NULL);
         row(f, "diameter stenosis result", sc->ds_result_pct, "%",
-            "(reference: robust line fit)");
+            sc->ds_from_measures ? "(the run's measures.json)"
+                                 : "(reference: robust line fit)");
+        if (sc->ds_from_measures)
+            row(f, "  same, vflow eval's reference", sc->ds_result_method_pct,
+                "%", "(robust line fit on its diameters)");
         row(f, "diameter stenosis error", sc->ds_err_pp, "pp", NULL);
     }
     fprintf(f, "outer wall%s\n", sc->wall_scored ? "" : ": not scored");
@@ -141,6 +145,9 @@ void vflow_eval_write_json(const vflow_eval_scores *sc,
     jnum(f, "ds_truth_pct", sc->ds_truth_pct, true);
     jnum(f, "ds_truth_method_pct", sc->ds_truth_method_pct, true);
     jnum(f, "ds_result_pct", sc->ds_result_pct, true);
+    fprintf(f, "\"ds_result_source\":\"%s\",",
+            sc->ds_from_measures ? "measures.json" : "vflow eval reference fit");
+    jnum(f, "ds_result_method_pct", sc->ds_result_method_pct, true);
     jnum(f, "ds_err_pp", sc->ds_err_pp, false);
     fprintf(f, "},\n \"wall\":{\"scored\":%s,", sc->wall_scored ? "true" : "false");
     jnum(f, "radial_err_mm", sc->wall_radial_err_mm, true);

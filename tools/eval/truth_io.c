@@ -765,6 +765,18 @@ int vflow_eval_result_load(const char *dir, vflow_eval_result *r,
     } else if (!rc) {
         note_missing(r, "labels.nii.gz");
     }
+    snprintf(path, sizeof path, "%s/measures.json", dir);
+    if (!rc && file_exists(path)) {
+        jv root;
+        rc = json_load(path, &root, err);
+        const jv *ds = rc ? NULL : jget(&root, "diameter_stenosis_pct");
+        if (ds && ds->t == J_NUM) {
+            r->has_measured_ds = true;
+            r->measured_ds_pct = ds->num;
+        }
+        if (!rc)
+            jv_free(&root);
+    }
     if (!rc && !r->has_centerline && !r->has_contours && !r->has_labels)
         rc = vflow_error_set(err, VFLOW_ENOENT,
                              "%s holds none of centerline.csv, contours.json, "
