@@ -656,20 +656,11 @@ static void build_myocardium(vflow_phantom *ph)
     }
 }
 
-/* Grid centred on the vessel's bounding box; affine = R * diag(spacing). */
+/* Grid centred on the vessel's bounding box taken along the grid axes (so
+ * an oblique grid still fits the vessel best); affine = R * diag(spacing). */
 static int build_grid(vflow_phantom *ph, vflow_error *err)
 {
     const vflow_phantom_params *p = &ph->params;
-    double lo[3] = {DBL_MAX, DBL_MAX, DBL_MAX}, hi[3] = {-DBL_MAX, -DBL_MAX,
-                                                          -DBL_MAX};
-    for (size_t i = 0; i < ph->target.n; i++)
-        for (int a = 0; a < 3; a++) {
-            lo[a] = fmin(lo[a], ph->target.p[i][a]);
-            hi[a] = fmax(hi[a], ph->target.p[i][a]);
-        }
-    double ctr[3];
-    for (int a = 0; a < 3; a++)
-        ctr[a] = 0.5 * (lo[a] + hi[a]);
     double an = p->oblique_deg * DEG;
     double rz[3][3] = {{cos(an), -sin(an), 0}, {sin(an), cos(an), 0}, {0, 0, 1}};
     double rx[3][3] = {{1, 0, 0}, {0, cos(an), -sin(an)}, {0, sin(an), cos(an)}};
@@ -680,6 +671,23 @@ static int build_grid(vflow_phantom *ph, vflow_error *err)
             for (int k = 0; k < 3; k++)
                 r[i][j] += rx[i][k] * rz[k][j];
         }
+    double lo[3] = {DBL_MAX, DBL_MAX, DBL_MAX}, hi[3] = {-DBL_MAX, -DBL_MAX,
+                                                          -DBL_MAX};
+    for (size_t i = 0; i < ph->target.n; i++)
+        for (int a = 0; a < 3; a++) {
+            /* Coordinate along grid axis a: column a of R dotted with p. */
+            double q = r[0][a] * ph->target.p[i][0] +
+                       r[1][a] * ph->target.p[i][1] +
+                       r[2][a] * ph->target.p[i][2];
+            lo[a] = fmin(lo[a], q);
+            hi[a] = fmax(hi[a], q);
+        }
+    double ctr[3];
+    for (int i = 0; i < 3; i++) {
+        ctr[i] = 0;
+        for (int a = 0; a < 3; a++)
+            ctr[i] += r[i][a] * 0.5 * (lo[a] + hi[a]);
+    }
     double aff[4][4] = {{0}};
     for (int i = 0; i < 3; i++) {
         for (int j = 0; j < 3; j++)

@@ -176,6 +176,9 @@ double vflow_phantom_outer_radius_at(const vflow_phantom *ph, double s,
 int vflow_phantom_write(const vflow_phantom *ph, const char *dir,
                         vflow_error *err);
 
+/* True if every truth centreline point lies inside the image grid. */
+bool vflow_phantom_vessel_inside(const vflow_phantom *ph);
+
 /* Writes phantom.json (all parameters and derived facts) to f. */
 int vflow_phantom_write_json(const vflow_phantom *ph, FILE *f);
 

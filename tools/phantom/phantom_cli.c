@@ -359,6 +359,14 @@ int vflow_cmd_phantom(int argc, char **argv)
         vflow_phantom_free(ph);
         return 1;
     }
+    if (!vflow_phantom_vessel_inside(ph))
+        fprintf(stderr, "vflow phantom: warning: part of the vessel lies "
+                        "outside the %zux%zux%zu grid (field of view %.1f x "
+                        "%.1f x %.1f mm); use a larger --size or a smaller "
+                        "--oblique\n", ph->image->dims[0], ph->image->dims[1],
+                ph->image->dims[2], ph->image->dims[0] * p.spacing[0],
+                ph->image->dims[1] * p.spacing[1],
+                ph->image->dims[2] * p.spacing[2]);
     if (!c.quiet)
         print_summary(ph, dir, seconds(&t0, &tg), seconds(&tg, &t1));
     vflow_phantom_free(ph);

@@ -217,7 +217,7 @@ static void json_lesions(const vflow_phantom *ph, FILE *f)
     fprintf(f, "],\n");
 }
 
-static bool vessel_inside(const vflow_phantom *ph)
+bool vflow_phantom_vessel_inside(const vflow_phantom *ph)
 {
     for (size_t i = 0; i < ph->n_stations; i++)
         if (!vflow_volume_contains_world(ph->image, ph->stations[i].center))
@@ -241,7 +241,7 @@ int vflow_phantom_write_json(const vflow_phantom *ph, FILE *f)
         fprintf(f, "%s[%.9g,%.9g,%.9g,%.9g]", r ? "," : "", im->affine[r][0],
                 im->affine[r][1], im->affine[r][2], im->affine[r][3]);
     fprintf(f, "],\"vessel_inside_image\":%s},\n",
-            vessel_inside(ph) ? "true" : "false");
+            vflow_phantom_vessel_inside(ph) ? "true" : "false");
     fprintf(f, " \"scanner\":{");
     jkv(f, "psf_sigma_mm", p->psf_sigma_mm, true);
     jkv(f, "noise_hu", p->noise_hu, true);
