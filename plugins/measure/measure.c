@@ -175,6 +175,8 @@ static int fill_table(vflow_table *t, const vflow_vessel_measures *v,
         {"lumen_volume_mm3", v->lumen_volume_mm3},
         {"n_reference_stations", (double)v->n_reference_stations},
         {"calcium_threshold_hu", calcium_thr},
+        {"min_area_mm2", v->min_area_mm2},
+        {"min_area_s_mm", v->min_area_s_mm},
     };
     for (size_t i = 0; i < VFLOW_COUNT(cols); i++) {
         double *col = vflow_table_add_column(t, cols[i].name);

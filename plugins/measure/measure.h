@@ -41,11 +41,15 @@ typedef struct vflow_vessel_measures {
     double plaque_volume_mm3, lumen_volume_mm3;
     double remodeling_index;
     size_t n_reference_stations;
+    double min_area_mm2, min_area_s_mm;  /* absolute minimum lumen area */
 } vflow_vessel_measures;
 
 /*
- * MLA is searched outside `end_exclusion_mm` of either end (all stations if
- * that leaves fewer than 3). The healthy reference diameter at the MLA is a
+ * Stations within `end_exclusion_mm` of either end are not candidates (all
+ * stations are if that leaves fewer than 3). The lesion is the station of
+ * the most severe narrowing relative to the reference, min D(s)/D_ref(s);
+ * MLA, stenosis and remodeling are taken there (min_area_mm2 is the
+ * absolute minimum, usually the distal end). The healthy reference is a
  * robust straight-line fit of the equivalent lumen diameter against s
  * (tapering is linear in diameter), refitted while excluding stations that
  * fall more than max(2 sigma, 1 %) below the fit (the lesion) or more than

@@ -298,29 +298,44 @@ void vflow_vessel_measures_compute(const vflow_contours *c,
     }
     mark_eligible(m->s_mm, m->lumen_area, m->outer_area, n, end_exclusion_mm,
                   el);
-    size_t k = SIZE_MAX;
+    size_t kmin = SIZE_MAX;
     for (size_t i = 0; i < n; i++)
-        if (el[i] && (k == SIZE_MAX || m->lumen_area[i] < m->lumen_area[k]))
-            k = i;
-    if (k == SIZE_MAX) { /* no usable station */
+        if (el[i] && (kmin == SIZE_MAX || m->lumen_area[i] < m->lumen_area[kmin]))
+            kmin = i;
+    if (kmin == SIZE_MAX) { /* no usable station */
         free(el), free(use);
         v->mla_mm2 = v->reference_area_mm2 = NAN;
         v->area_stenosis_pct = v->diameter_stenosis_pct = NAN;
         v->remodeling_index = v->plaque_volume_mm3 = NAN;
+        v->min_area_mm2 = v->min_area_s_mm = NAN;
         v->length_mm = length_mm;
         return;
     }
-    v->mla_station = k;
-    v->mla_mm2 = m->lumen_area[k];
-    v->mla_s_mm = m->s_mm[k];
-    memcpy(v->mla_xyz, c->frames[k].center, sizeof v->mla_xyz);
-    v->mld_mm = m->min_diam[k];
+    v->min_area_mm2 = m->lumen_area[kmin];
+    v->min_area_s_mm = m->s_mm[kmin];
 
     double a, b, ao, bo;
     reference_fit(m->s_mm, m->lumen_diam, el, use, n, &a, &b);
     fit_line(m->s_mm, m->outer_diam, use, n, &ao, &bo);
     for (size_t i = 0; i < n; i++)
         v->n_reference_stations += use[i];
+    /* The lesion is the most severe narrowing relative to the tapering
+     * reference: the absolute minimum area of a tapering artery is its
+     * distal end, which is no lesion. */
+    size_t k = kmin;
+    double worst = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double dref = a + b * m->s_mm[i];
+        if (el[i] && dref > 0.0 && m->lumen_diam[i] / dref < worst) {
+            worst = m->lumen_diam[i] / dref;
+            k = i;
+        }
+    }
+    v->mla_station = k;
+    v->mla_mm2 = m->lumen_area[k];
+    v->mla_s_mm = m->s_mm[k];
+    memcpy(v->mla_xyz, c->frames[k].center, sizeof v->mla_xyz);
+    v->mld_mm = m->min_diam[k];
     double dref = a + b * v->mla_s_mm, doref = ao + bo * v->mla_s_mm;
     v->reference_diam_mm = dref;
     v->reference_area_mm2 = M_PI * 0.25 * dref * dref;
