@@ -114,6 +114,32 @@ Test(measure, reference_follows_a_tapering_vessel)
     vflow_object_release(&c->base);
 }
 
+Test(measure, mild_lesion_is_found_although_the_distal_end_is_narrower)
+{
+    /* Diameter 4 -> 2 mm over 50 mm; a 20 % lesion at s = 12 mm. The
+     * smallest area is the distal end, the lesion is not. */
+    synth_path p = {{0, 0, 0}, 50.0, 0, 0, 0};
+    synth_shape sh = {2.0, 1.0, 0.5, 12.0, 5.0, 0.2};
+    vflow_contours *c = synth_contours(&p, &sh, 0.25, 64, false);
+    for (size_t i = 0; i < c->count; i++) {
+        float f = (float)(1.0 - 0.01 * c->frames[i].s_mm);
+        for (size_t a = 0; a < 64; a++) {
+            c->lumen_r[i * 64 + a] *= f;
+            c->outer_r[i * 64 + a] *= f;
+        }
+    }
+    vflow_station_measures m;
+    vflow_vessel_measures v;
+    measure_all(c, &m, &v);
+    cr_assert_float_eq(v.mla_s_mm, 12.0, 1e-9, "lesion at %g", v.mla_s_mm);
+    cr_assert_lt(fabs(v.diameter_stenosis_pct - 20.0), 1.0, "DS %g",
+                 v.diameter_stenosis_pct);
+    cr_assert_gt(v.min_area_s_mm, 45.0);
+    cr_assert_lt(v.min_area_mm2, v.mla_mm2);
+    vflow_station_measures_free(&m);
+    vflow_object_release(&c->base);
+}
+
 Test(measure, healthy_tube_has_no_stenosis)
 {
     synth_path p = {{0, 0, 0}, 8.0, 10.0, 1.0, 8.0};
