@@ -444,3 +444,18 @@ Test(graph_run, cancelled_run_stops_and_leaves_no_output)
     cr_expect_eq(fixture_count_entries(r.out_dir), 1);
     finish(rt, p, &r);
 }
+
+Test(graph_run, set_addresses_a_stage_by_its_unique_plugin_and_rewires)
+{
+    /* "make_volume" names the only stage running that plugin (src);
+     * cnt.in.volume bypasses the inverter. */
+    const char *sets[] = {"make_volume.params.size=2",
+                          "cnt.in.volume=src.volume"};
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, chain_yaml, sets, 2, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "voxels"), 8, 1e-9);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), 16, 1e-9);
+    finish(rt, p, &r);
+}
