@@ -176,7 +176,8 @@ static inline void recursion4(float *restrict y, const float *const x[4],
 
 /* One causal + anti-causal Deriche pass over x (layout [n][w]) into dst;
  * x extends beyond both ends as the constant rows u0 and u1. */
-static void deriche_pass(const vflow_gauss1d *f, const float *x, float *dst,
+__attribute__((always_inline)) static inline void
+deriche_pass(const vflow_gauss1d *f, const float *x, float *dst,
                          size_t n, size_t w, const float *u0, const float *u1,
                          float *work)
 {
@@ -525,15 +526,16 @@ static void slice_filter_x(const hess_job *j, hess_buffers *b, float *s)
 #define S2_NEAR (2.0f / 3.0f)
 #define S2_MID (-1.5f)
 
-/* z stencils of one whole slice from the smoothed slices S[0..4] =
- * k-2..k+2: A_z, D1_z (without the 1/2) and S2_z. */
-VFLOW_HOT
-static void slice_z_stencils(const hess_job *j, hess_buffers *b,
-                             const float *const S[5])
+/* The z stencils over n voxels. Pointers come in as restrict parameters:
+ * with pointers loaded from arrays GCC 12 does not vectorise these loops. */
+static inline void z_stencil_kernel(float *restrict az, float *restrict dz,
+                                    float *restrict sz,
+                                    const float *restrict m2,
+                                    const float *restrict m1,
+                                    const float *restrict c,
+                                    const float *restrict p1,
+                                    const float *restrict p2, size_t n)
 {
-    size_t n = j->nx * j->ny;
-    const float *m2 = S[0], *m1 = S[1], *c = S[2], *p1 = S[3], *p2 = S[4];
-    float *restrict az = b->az, *restrict dz = b->dz, *restrict sz = b->sz;
     for (size_t i = 0; i < n; i++) {
         az[i] = A_SIDE * (m1[i] + p1[i]) + A_MID * c[i];
         dz[i] = p1[i] - m1[i];
@@ -542,11 +544,68 @@ static void slice_z_stencils(const hess_job *j, hess_buffers *b,
     }
 }
 
+/* z stencils of one whole slice from the smoothed slices S[0..4] =
+ * k-2..k+2: A_z, D1_z (without the 1/2) and S2_z. */
+VFLOW_HOT
+static void slice_z_stencils(const hess_job *j, hess_buffers *b,
+                             const float *const S[5])
+{
+    z_stencil_kernel(b->az, b->dz, b->sz, S[0], S[1], S[2], S[3], S[4],
+                     j->nx * j->ny);
+}
+
 /* Replicates the two samples beyond each end of a padded row. */
 static inline void pad_ends(float *p, size_t nx)
 {
     p[0] = p[1] = p[2];
     p[nx + 2] = p[nx + 3] = p[nx + 1];
+}
+
+/* y stencils of one row (see z_stencil_kernel for the restrict form):
+ * pa = A_y A_z, pb = S2_y A_z, pc = D1_y A_z, pd = A_y D1_z,
+ * pe = D1_y D1_z, pf = A_y S2_z (differences without the 1/2). */
+static inline void y_stencil_kernel(
+    float *restrict pa, float *restrict pb, float *restrict pc,
+    float *restrict pd, float *restrict pe, float *restrict pf,
+    const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3,
+    const float *restrict a4, const float *restrict d0,
+    const float *restrict d1, const float *restrict d2,
+    const float *restrict s0, const float *restrict s1,
+    const float *restrict s2, size_t nx)
+{
+    for (size_t x = 0; x < nx; x++) {
+        pa[x] = A_SIDE * (a1[x] + a3[x]) + A_MID * a2[x];
+        pb[x] = S2_FAR * (a0[x] + a4[x]) + S2_NEAR * (a1[x] + a3[x]) +
+                S2_MID * a2[x];
+        pc[x] = a3[x] - a1[x];
+        pd[x] = A_SIDE * (d0[x] + d2[x]) + A_MID * d1[x];
+        pe[x] = d2[x] - d0[x];
+        pf[x] = A_SIDE * (s0[x] + s2[x]) + A_MID * s1[x];
+    }
+}
+
+/* x stencils and scale gains of one row from the padded y rows. */
+static inline void x_stencil_kernel(
+    float *restrict hxx, float *restrict hyy, float *restrict hxy,
+    float *restrict hxz, float *restrict hyz, float *restrict hzz,
+    const float *restrict pa, const float *restrict pb,
+    const float *restrict pc, const float *restrict pd,
+    const float *restrict pe, const float *restrict pf,
+    const float *gain, size_t nx)
+{
+    const float gxx = gain[VFLOW_H_XX], gyy = gain[VFLOW_H_YY];
+    const float gzz = gain[VFLOW_H_ZZ], gxy = gain[VFLOW_H_XY];
+    const float gxz = gain[VFLOW_H_XZ], gyz = gain[VFLOW_H_YZ];
+    for (size_t x = 0; x < nx; x++) {
+        hxx[x] = gxx * (S2_FAR * (pa[x - 2] + pa[x + 2]) +
+                        S2_NEAR * (pa[x - 1] + pa[x + 1]) + S2_MID * pa[x]);
+        hyy[x] = gyy * (A_SIDE * (pb[x - 1] + pb[x + 1]) + A_MID * pb[x]);
+        hxy[x] = gxy * (pc[x + 1] - pc[x - 1]);
+        hxz[x] = gxz * (pd[x + 1] - pd[x - 1]);
+        hyz[x] = gyz * (A_SIDE * (pe[x - 1] + pe[x + 1]) + A_MID * pe[x]);
+        hzz[x] = gzz * (A_SIDE * (pf[x - 1] + pf[x + 1]) + A_MID * pf[x]);
+    }
 }
 
 /* Row y of the six components from the z-stencilled slices: y stencils
@@ -566,35 +625,16 @@ static void hessian_row(const hess_job *j, hess_buffers *b, size_t y)
         dz[d] = b->dz + yr[d + 1] * nx;
         sz[d] = b->sz + yr[d + 1] * nx;
     }
-    float *restrict pa = b->pad[0] + 2, *restrict pb = b->pad[1] + 2;
-    float *restrict pc = b->pad[2] + 2, *restrict pd = b->pad[3] + 2;
-    float *restrict pe = b->pad[4] + 2, *restrict pf = b->pad[5] + 2;
-    for (size_t x = 0; x < nx; x++) {
-        pa[x] = A_SIDE * (az[1][x] + az[3][x]) + A_MID * az[2][x];
-        pb[x] = S2_FAR * (az[0][x] + az[4][x]) +
-                S2_NEAR * (az[1][x] + az[3][x]) + S2_MID * az[2][x];
-        pc[x] = az[3][x] - az[1][x];
-        pd[x] = A_SIDE * (dz[0][x] + dz[2][x]) + A_MID * dz[1][x];
-        pe[x] = dz[2][x] - dz[0][x];
-        pf[x] = A_SIDE * (sz[0][x] + sz[2][x]) + A_MID * sz[1][x];
-    }
+    y_stencil_kernel(b->pad[0] + 2, b->pad[1] + 2, b->pad[2] + 2,
+                     b->pad[3] + 2, b->pad[4] + 2, b->pad[5] + 2, az[0], az[1],
+                     az[2], az[3], az[4], dz[0], dz[1], dz[2], sz[0], sz[1],
+                     sz[2], nx);
     for (int i = 0; i < 6; i++)
         pad_ends(b->pad[i], nx);
-    const float gxx = j->gain[VFLOW_H_XX], gyy = j->gain[VFLOW_H_YY];
-    const float gzz = j->gain[VFLOW_H_ZZ], gxy = j->gain[VFLOW_H_XY];
-    const float gxz = j->gain[VFLOW_H_XZ], gyz = j->gain[VFLOW_H_YZ];
-    float *restrict hxx = b->h[VFLOW_H_XX], *restrict hyy = b->h[VFLOW_H_YY];
-    float *restrict hzz = b->h[VFLOW_H_ZZ], *restrict hxy = b->h[VFLOW_H_XY];
-    float *restrict hxz = b->h[VFLOW_H_XZ], *restrict hyz = b->h[VFLOW_H_YZ];
-    for (size_t x = 0; x < nx; x++) {
-        hxx[x] = gxx * (S2_FAR * (pa[x - 2] + pa[x + 2]) +
-                        S2_NEAR * (pa[x - 1] + pa[x + 1]) + S2_MID * pa[x]);
-        hyy[x] = gyy * (A_SIDE * (pb[x - 1] + pb[x + 1]) + A_MID * pb[x]);
-        hxy[x] = gxy * (pc[x + 1] - pc[x - 1]);
-        hxz[x] = gxz * (pd[x + 1] - pd[x - 1]);
-        hyz[x] = gyz * (A_SIDE * (pe[x - 1] + pe[x + 1]) + A_MID * pe[x]);
-        hzz[x] = gzz * (A_SIDE * (pf[x - 1] + pf[x + 1]) + A_MID * pf[x]);
-    }
+    x_stencil_kernel(b->h[VFLOW_H_XX], b->h[VFLOW_H_YY], b->h[VFLOW_H_XY],
+                     b->h[VFLOW_H_XZ], b->h[VFLOW_H_YZ], b->h[VFLOW_H_ZZ],
+                     b->pad[0] + 2, b->pad[1] + 2, b->pad[2] + 2,
+                     b->pad[3] + 2, b->pad[4] + 2, b->pad[5] + 2, j->gain, nx);
 }
 
 static void slab_job(void *user, size_t begin, size_t end, unsigned worker)

@@ -150,9 +150,10 @@ static int cmp_double(const void *a, const void *b)
 
 /* Runs frangi `runs` times; returns the median wall time, or -1. */
 static double time_frangi(vflow_runtime *rt, const bench_opts *o,
-                          vflow_volume *vol, vflow_points *roi, double *vmax)
+                          vflow_volume *vol, vflow_points *roi, double *vmax,
+                          double *cpu_median)
 {
-    double t[64];
+    double t[64], c[64];
     vflow_error err;
     for (int r = 0; r < o->runs; r++) {
         vflow_stage *st = vflow_stage_new(rt, &vflow_stage_frangi, &err);
@@ -169,6 +170,7 @@ static double time_frangi(vflow_runtime *rt, const bench_opts *o,
         int rc = vflow_stage_run(st, &err);
         t[r] = now_s() - t0;
         double cpu = cpu_s() - c0;
+        c[r] = cpu;
         if (rc < 0) {
             fprintf(stderr, "frangi failed: %s\n", err.message);
             vflow_stage_free(st);
@@ -183,6 +185,8 @@ static double time_frangi(vflow_runtime *rt, const bench_opts *o,
                 cpu);
     }
     qsort(t, (size_t)o->runs, sizeof t[0], cmp_double);
+    qsort(c, (size_t)o->runs, sizeof c[0], cmp_double);
+    *cpu_median = c[o->runs / 2];
     return t[o->runs / 2];
 }
 
@@ -262,18 +266,20 @@ int main(int argc, char **argv)
                  e ? "end" : "start");
         memcpy(roi->items[e].xyz, p, sizeof p);
     }
-    double vmax_full = 0.0, vmax_roi = 0.0;
-    double full = time_frangi(rt, &o, vol, NULL, &vmax_full);
-    double part = time_frangi(rt, &o, vol, roi, &vmax_roi);
+    double vmax_full = 0.0, vmax_roi = 0.0, cpu_full = 0.0, cpu_roi = 0.0;
+    double full = time_frangi(rt, &o, vol, NULL, &vmax_full, &cpu_full);
+    double part = time_frangi(rt, &o, vol, roi, &vmax_roi, &cpu_roi);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("frangi %zux%zux%zu spacing %.2f mm, scales %s, %u threads, "
            "median of %d\n",
            o.dims[0], o.dims[1], o.dims[2], o.spacing, o.scales,
            vflow_runtime_threads(rt), o.runs);
-    printf("  whole volume: %.3f s (max V %.3f)\n", full, vmax_full);
-    printf("  ROI (2 clicks, 20 mm pad): %.3f s (max V %.3f)\n", part,
-           vmax_roi);
+    printf("  whole volume: %.3f s wall, %.3f s CPU (max V %.3f)\n", full,
+           cpu_full, vmax_full);
+    printf("  ROI (2 clicks, 20 mm pad): %.3f s wall, %.3f s CPU "
+           "(max V %.3f)\n",
+           part, cpu_roi, vmax_roi);
     printf("  peak RSS: %.0f MB (volume as f32: %.0f MB)\n",
            (double)ru.ru_maxrss / 1024.0,
            (double)vflow_volume_voxel_count(vol) * 4.0 / 1048576.0);
