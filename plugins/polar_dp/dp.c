@@ -334,6 +334,7 @@ typedef struct seg_state {
     bool calcium;
     double ca_thr_abs;  /* absolute floor (HU) */
     double contrast;    /* vessel median lumen - background */
+    double lum_ref;     /* vessel median lumen level */
     double sigma;       /* PSF sigma (mm) for the correction, 0: off */
     disk_table tab;
     col_table col;      /* columns for the chosen sigma */
@@ -534,8 +535,11 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi)
     const float *img = st->polar->pixels + s * n_a * n_r;
     double il = st->lum_level[s], ib = st->bg_level[s];
     double dark = ib + 0.25 * (il - ib);
-    double thr = fmax(st->ca_thr_abs, il + 0.2 * st->contrast);
+    /* The vessel's lumen level, not this station's: a station drifting
+     * onto a deposit would otherwise raise its own threshold above it. */
+    double thr = fmax(st->ca_thr_abs, st->lum_ref + 0.2 * st->contrast);
     int margin = (int)ceil(st->p->calcium_margin_mm / st->dr);
+    int peak_span = (int)ceil(1.5 / st->dr);
     int jmin = (int)ceil(st->p->min_radius_mm / st->dr);
     int wall = (int)ceil(st->p->min_wall_mm / st->dr);
     jmin = jmin < 1 ? 1 : jmin;
@@ -556,7 +560,18 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi)
         if (st->calcium)
             for (int j = 0; j + 1 < (int)n_r; j++)
                 if (row[j] > thr && row[j + 1] > thr) {
-                    ca[a] = j - 1 - margin;
+                    /* The deposit's edge is half-way between the lumen and
+                     * its blurred peak, not where it crosses the threshold:
+                     * walk back from the peak to that level. */
+                    int pk = j;
+                    for (int q = j; q < (int)n_r && q <= j + peak_span; q++)
+                        if (row[q] > row[pk])
+                            pk = q;
+                    double half = 0.5 * (st->lum_ref + row[pk]);
+                    int e = pk;
+                    while (e > 0 && row[e - 1] >= half)
+                        e--;
+                    ca[a] = e - 1 - margin;
                     break;
                 }
     }
@@ -796,7 +811,7 @@ static void mean_profile(const seg_state *st, size_t s, double *prof)
 {
     size_t n_a = st->n_a, n_r = st->n_r;
     const float *img = st->polar->pixels + s * n_a * n_r;
-    double thr = fmax(st->ca_thr_abs, st->lum_level[s] + 0.2 * st->contrast);
+    double thr = fmax(st->ca_thr_abs, st->lum_ref + 0.2 * st->contrast);
     float *col = malloc(n_a * sizeof *col);
     bool *use = malloc(n_a * sizeof *use);
     if (col == NULL || use == NULL) {
@@ -890,6 +905,7 @@ static double mean_f(const float *v, size_t n)
  * estimate of the model (see README). */
 enum { SIG_N = 23, SIG_PICK = 8 };
 #define SIG_AT(k) (0.1 + 0.05 * (double)(k))
+#define SIG_SMOOTH_MM 2.5
 
 static double col_rmax(const seg_state *st)
 {
@@ -909,20 +925,52 @@ static size_t picked_station(const seg_state *st, size_t i, size_t n_pick)
     return n_pick > 1 ? i * (st->n_s - 1) / (n_pick - 1) : 0;
 }
 
+/* Profile of station s averaged along the vessel with a Gaussian of
+ * `sig_mm` of arc (the blur is one number for the whole vessel: averaging
+ * over millimetres removes the noise that biases a per-station fit towards
+ * a sharper edge). */
+static void long_profile(const seg_state *st, size_t s, double sig_mm,
+                         double *out)
+{
+    size_t n = st->n_r;
+    double ds = st->n_s > 1 ? fabs(st->polar->frames[st->n_s - 1].s_mm -
+                                   st->polar->frames[0].s_mm) /
+                                  (double)(st->n_s - 1)
+                            : 0.0;
+    double sig = ds > 0.0 ? sig_mm / ds : 0.0, wsum = 0.0;
+    long half = (long)ceil(2.5 * sig);
+    memset(out, 0, n * sizeof *out);
+    for (long d = -half; d <= half; d++) {
+        long t = (long)s + d;
+        if (t < 0 || t >= (long)st->n_s)
+            continue;
+        double wt = half > 0 ? exp(-0.5 * (double)(d * d) / (sig * sig)) : 1.0;
+        for (size_t j = 0; j < n; j++)
+            out[j] += wt * st->prof[(size_t)t * n + j];
+        wsum += wt;
+    }
+    for (size_t j = 0; j < n; j++)
+        out[j] /= wsum;
+}
+
 static void sigma_fit_job(void *user, size_t begin, size_t end, unsigned w)
 {
     (void)w;
     sigma_job *job = user;
     seg_state *st = job->st;
+    double *prof = malloc(st->n_r * sizeof *prof);
     for (size_t i = begin; i < end; i++) {
         size_t s = picked_station(st, i, job->n_pick);
         double rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
-        fit_result fr;
-        fit_radii_lev(job->col, st->dr, st->p->min_wall_mm,
-                      st->prof_s + s * st->n_r, fit_length(st, rbar), rbar,
-                      NULL, &fr);
+        fit_result fr = {.sse = INFINITY};
+        if (prof != NULL) {
+            long_profile(st, s, SIG_SMOOTH_MM, prof);
+            fit_radii_lev(job->col, st->dr, st->p->min_wall_mm, prof,
+                          fit_length(st, rbar), rbar, NULL, &fr);
+        }
         job->sse[i][job->k] = fr.sse;
     }
+    free(prof);
 }
 
 static int estimate_sigma(vflow_ctx *ctx, seg_state *st, double *sigma)
@@ -1248,25 +1296,28 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
 }
 
 
-/* Calcium handling only where intensities are Hounsfield units. */
+/* Calcium handling only where intensities are Hounsfield units. A volume
+ * of unknown modality counts as HU when it holds values below -50: fat
+ * (about -100 HU) and air are negative in CT, while MR magnitude images are
+ * not (a phantom or a cropped CTA may hold no air at all). */
 static bool looks_like_ct(const vflow_volume *vol, const vflow_sections *pol)
 {
     if (vol != NULL && vol->modality != VFLOW_MODALITY_UNKNOWN)
         return vol->modality == VFLOW_MODALITY_CT;
-    /* Unknown modality: HU images hold fat/air well below -200. */
     double mn = INFINITY;
     if (vol != NULL) {
-        /* Sparse scan (<= ~64K voxels): air or fat below -200 shows up. */
+        /* Sparse scan (<= ~64K voxels). */
         size_t n = vflow_volume_voxel_count(vol), step = n / 65536 + 1;
         for (size_t i = 0; i < n; i += step) {
             size_t x = i % vol->dims[0], y = (i / vol->dims[0]) % vol->dims[1];
             size_t z = i / (vol->dims[0] * vol->dims[1]);
             mn = fmin(mn, vflow_volume_get(vol, x, y, z));
         }
-    } else
+    } else {
         for (size_t i = 0; i < pol->count * pol->width * pol->height; i++)
             mn = fmin(mn, pol->pixels[i]);
-    return mn < -200.0;
+    }
+    return mn < -50.0;
 }
 
 static int check_inputs(const vflow_sections *polar, const vflow_sections *dr,
@@ -1361,6 +1412,9 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     for (size_t i = 0; i < st.n_s; i++)
         c[i] = st.lum_level[i] - st.bg_level[i];
     st.contrast = median_f(c, st.n_s);
+    for (size_t i = 0; i < st.n_s; i++)
+        c[i] = st.lum_level[i];
+    st.lum_ref = median_f(c, st.n_s);
     free(c);
     if (!(st.contrast > 0.0)) {
         rc = vflow_error_set(err, VFLOW_EINVAL,
