@@ -96,7 +96,6 @@ int vflow_dijkstra_march(const vflow_volume *speed, float *T,
     if (pos == NULL)
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory for the "
                                "march state (%zu voxels)", n);
-    vflow_march_advise_huge(pos, n * sizeof *pos);
     dij_graph g;
     dij_graph_init(&g, speed, T, pos);
     vflow_heap h;

@@ -257,7 +257,6 @@ int vflow_fmm_march(const vflow_volume *speed, float *T,
     if (g.pos == NULL)
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory for the "
                                "march state (%zu voxels)", n);
-    vflow_march_advise_huge(g.pos, n * sizeof *g.pos);
     vflow_heap h;
     vflow_heap_init(&h, g.pos);
     size_t frozen = 0, iter = 0;

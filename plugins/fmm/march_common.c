@@ -47,10 +47,12 @@ double vflow_march_stop_time(const vflow_volume *speed, const float *F,
 void vflow_march_advise_huge(void *p, size_t bytes)
 {
 #ifdef MADV_HUGEPAGE
-    /* The front touches 6-26 neighbours scattered over slices a megabyte
-     * apart: with 4 KiB pages most of those accesses miss the TLB, and the
-     * +inf fill costs one page fault per 4 KiB. Transparent huge pages
-     * (where the system allows them) cut both; failure is harmless. */
+    /* The +inf fill of the arrival volume writes every page: with 4 KiB
+     * pages that is one fault per 4 KiB (65 k faults for 512x512x256),
+     * with transparent huge pages (where the system allows them) one per
+     * 2 MiB, and the front's scattered reads miss the TLB less. Not used
+     * for the sparse state array, where a huge page would zero 2 MiB for
+     * a few touched rows. Failure is harmless. */
     const uintptr_t huge = (uintptr_t)2 << 20;
     uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
     uintptr_t b = ((uintptr_t)p + bytes) & ~(huge - 1);
