@@ -223,6 +223,16 @@ static void json_inputs(FILE *f, const vflow_pipeline *p)
     fputs(p->n_inputs ? "\n  },\n" : "},\n", f);
 }
 
+/* The module file (or "built-in") a stage was registered from. */
+static const char *stage_origin(const vflow_runtime *rt,
+                                const vflow_stage_desc *d)
+{
+    for (size_t i = 0; i < vflow_runtime_stage_count(rt); i++)
+        if (vflow_runtime_stage_at(rt, i) == d)
+            return vflow_runtime_stage_origin(rt, i);
+    return "?";
+}
+
 static void json_nodes(FILE *f, const vflow_pipeline *p, bool outputs)
 {
     fprintf(f, "  \"%s\": [", outputs ? "outputs" : "stages");
@@ -248,6 +258,8 @@ static void json_nodes(FILE *f, const vflow_pipeline *p, bool outputs)
         json_string(f, g->desc->name);
         fputs(", \"plugin_version\": ", f);
         json_string(f, g->desc->version);
+        fputs(", \"plugin_file\": ", f);
+        json_string(f, stage_origin(p->rt, g->desc));
         fputs(",\n      ", f);
         json_stats(f, &g->stats);
         fputs(",\n      \"params\": ", f);
