@@ -459,3 +459,18 @@ Test(graph_run, set_addresses_a_stage_by_its_unique_plugin_and_rewires)
     cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), 16, 1e-9);
     finish(rt, p, &r);
 }
+
+Test(graph_run, a_pipeline_runs_twice_with_the_same_results)
+{
+    vflow_runtime *rt = fixture_runtime(2);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, chain_yaml, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    free(r.report);
+    vflow_run_options o = {.out_dir = r.out_dir};
+    cr_assert_eq(vflow_pipeline_run(p, &o, &r.err), 0, "%s", r.err.message);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), -128, 1e-9);
+    cr_expect_eq(fixture_count_entries(r.out_dir), 2);
+    r.report = NULL;
+    finish(rt, p, &r);
+}
