@@ -109,8 +109,9 @@ static void sibling_name(const char *path, const char *from, const char *to,
     bool gz = ends_with(to, ".gz");
     snprintf(alt, sizeof alt, "%.*s%.4s%s", (int)stem, path, to,
              gz ? "" : ".gz");
-    if (file_exists(alt))
-        snprintf(out, size, "%s", alt);
+    /* Only a name that fits is used; a longer one cannot name the file. */
+    if (strlen(alt) < size && file_exists(alt))
+        memcpy(out, alt, strlen(alt) + 1);
 }
 
 /* The header file of `path` (.img -> .hdr for pairs). */
