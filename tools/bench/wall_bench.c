@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Benchmark and accuracy probe of the wall stages (issue 5): refine (polar
  * unwrap + polar DP + area-centroid refinement) and mpr on a phantom,
- * scored against the phantom's truth centerline and radii. */
+ * scored against the phantom's truth centerline and radii.
+ * Environment switches for experiments: WALL_PSF=<mm> (fixed PSF sigma),
+ * WALL_NOCORR=1 (no blur model), WALL_DEBUG=1 (per-station radii). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
