@@ -386,6 +386,8 @@ static int resolve_inputs(vflow_pipeline *p, vflow_error *err)
 {
     for (size_t i = 0; i < p->n_inputs; i++) {
         vflow_gin *in = &p->inputs[i];
+        if (in->value == NULL && p->wiring_only)
+            continue;
         if (in->value == NULL)
             return graph_error(p, in->node, NULL, err, VFLOW_EGRAPH,
                                "required input '%s' (%s) has no value: give "
@@ -403,7 +405,7 @@ static int resolve_inputs(vflow_pipeline *p, vflow_error *err)
                                "input '%s': %s '%s' is not a number", in->name,
                                how, in->value);
         if (in->kind == VFLOW_INPUT_FILE && in->value[0] != '\0' &&
-            access(in->value, R_OK) != 0)
+            !p->wiring_only && access(in->value, R_OK) != 0)
             return graph_error(p, in->node, NULL, err, VFLOW_EIO,
                                "input '%s': cannot read file '%s' (%s): %s",
                                in->name, in->value, how, strerror(errno));
@@ -456,6 +458,13 @@ static int substitute(vflow_pipeline *p, vflow_gnode *owner, const char *raw,
             if (owner != NULL && owner->uses_input != NULL)
                 owner->uses_input[k] = true;
             piece = p->inputs[k].value;
+            if (piece == NULL) {
+                /* Wiring only: an input without value stays a placeholder
+                 * and the value is not checked. */
+                free(s);
+                *out = NULL;
+                return 1;
+            }
             piece_len = strlen(piece);
             i += total;
         } else {
@@ -918,6 +927,15 @@ static const char *node_label(const vflow_gnode *g, char *buf, size_t size)
     return buf;
 }
 
+/* A parameter left unchecked because its input has no value (drawing). */
+static bool param_unresolved(const vflow_gnode *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_params; i++)
+        if (g->params[i].unresolved && strcmp(g->params[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 /* Sets each parameter on the node's instance (the runtime's parser checks
  * syntax and range); the message gains the parameter's position. */
 static int apply_params(vflow_pipeline *p, vflow_gnode *g, vflow_error *err)
@@ -957,6 +975,10 @@ static int apply_params(vflow_pipeline *p, vflow_gnode *g, vflow_error *err)
         int rc = substitute(p, g, gp->raw, at, gp->set_arg, &gp->text, err);
         if (rc < 0)
             return rc;
+        if (rc > 0) {
+            gp->unresolved = true;
+            continue;
+        }
         rc = vflow_stage_set_param(g->inst, gp->name, gp->text, err);
         if (rc < 0) {
             if (gp->set_arg != NULL)
@@ -969,6 +991,7 @@ static int apply_params(vflow_pipeline *p, vflow_gnode *g, vflow_error *err)
     for (size_t i = 0; i < g->desc->n_params; i++) {
         const vflow_param_desc *pd = &g->desc->params[i];
         if (!pd->required || g->inst->param_given[i] ||
+            param_unresolved(g, pd->name) ||
             (g->is_output && strcmp(pd->name, "path") == 0))
             continue;
         return graph_error(p, g->node, NULL, err, VFLOW_EINVAL,
@@ -1298,7 +1321,7 @@ static int resolve_graph(vflow_pipeline *p, vflow_error *err)
     if (rc == 0)
         rc = topo_sort(p, err);
     if (rc == 0)
-        rc = check_reader_files(p, err);
+        rc = p->wiring_only ? 0 : check_reader_files(p, err);
     return rc;
 }
 
@@ -1309,8 +1332,8 @@ static int default_out_dir(vflow_pipeline *p, vflow_error *err)
         int rc = substitute(p, NULL, p->out_dir,
                             vflow_ynode_get(p->doc->root, "out_dir"), NULL,
                             &expanded, err);
-        if (rc < 0)
-            return rc;
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
         free(p->out_dir);
         p->out_dir = expanded;
         return 0;
@@ -1338,9 +1361,10 @@ static void forget_set_args(vflow_pipeline *p)
     }
 }
 
-vflow_pipeline *vflow_pipeline_load(vflow_runtime *rt, const char *path,
-                                    const char *const *overrides,
-                                    size_t n_overrides, vflow_error *err)
+static vflow_pipeline *pipeline_load(vflow_runtime *rt, const char *path,
+                                     const char *const *overrides,
+                                     size_t n_overrides, bool wiring_only,
+                                     vflow_error *err)
 {
     vflow_error_clear(err);
     vflow_pipeline *p = calloc(1, sizeof *p);
@@ -1349,6 +1373,7 @@ vflow_pipeline *vflow_pipeline_load(vflow_runtime *rt, const char *path,
         return NULL;
     }
     p->rt = rt;
+    p->wiring_only = wiring_only;
     int rc = 0;
     if ((p->path = strdup(path)) == NULL || (p->dir = dir_of(path)) == NULL)
         rc = oom(err);
@@ -1368,4 +1393,20 @@ vflow_pipeline *vflow_pipeline_load(vflow_runtime *rt, const char *path,
         return NULL;
     }
     return p;
+}
+
+vflow_pipeline *vflow_pipeline_load(vflow_runtime *rt, const char *path,
+                                    const char *const *overrides,
+                                    size_t n_overrides, vflow_error *err)
+{
+    return pipeline_load(rt, path, overrides, n_overrides, false, err);
+}
+
+vflow_pipeline *vflow_pipeline_load_wiring(vflow_runtime *rt,
+                                           const char *path,
+                                           const char *const *overrides,
+                                           size_t n_overrides,
+                                           vflow_error *err)
+{
+    return pipeline_load(rt, path, overrides, n_overrides, true, err);
 }

@@ -35,6 +35,7 @@ typedef struct vflow_gparam {
     const vflow_ynode *node; /* value node, NULL from --set */
     const char *set_arg;     /* the --set argument (during load only) */
     bool from_cli;           /* set with --set */
+    bool unresolved;         /* wiring only: uses an input without value */
 } vflow_gparam;
 
 /* A wire into input port `port` of a node from `src` node's `src_port`. */
@@ -102,6 +103,7 @@ struct vflow_pipeline {
     size_t n_nodes;
     size_t n_stages;         /* nodes[0..n_stages) are stages */
     size_t *order;           /* topological order of all nodes */
+    bool wiring_only;        /* loaded for drawing: see below */
 
     /* last run (scheduler.c) */
     double total_ms;
@@ -116,6 +118,19 @@ int vflow_graph_resolve_ref(const vflow_pipeline *p, const char *ref,
                             size_t *node, long *port);
 /* Input kind name ("file", "point"...). */
 const char *vflow_input_kind_name(vflow_input_kind kind);
+
+/*
+ * Loads a pipeline for drawing (vflow graph): the whole graph is checked
+ * except input values, so inputs without a value and missing input files
+ * are allowed and parameters using them stay unchecked. Not for running:
+ * vflow_pipeline_run refuses such a pipeline. Exported for the CLI (not in
+ * the public headers).
+ */
+vflow_pipeline *vflow_pipeline_load_wiring(vflow_runtime *rt,
+                                           const char *path,
+                                           const char *const *overrides,
+                                           size_t n_overrides,
+                                           vflow_error *err);
 
 /* scheduler.c: releases run results kept by a previous run. */
 void vflow_scheduler_reset(vflow_pipeline *p);

@@ -497,6 +497,9 @@ int vflow_pipeline_run(vflow_pipeline *p, const vflow_run_options *opts,
                        vflow_error *err)
 {
     vflow_error_clear(err);
+    if (p->wiring_only)
+        return vflow_error_set(err, VFLOW_EINVAL, "%s was loaded for drawing "
+                               "only and cannot run", p->path);
     vflow_run_options none = {0};
     if (opts == NULL)
         opts = &none;

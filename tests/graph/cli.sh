@@ -105,6 +105,7 @@ sub 's/{volume: load.volume}/{volume: iso.volume}/' p6.yaml
 expect 2 "p6.yaml:9:3: cycle in the graph: iso -> iso" -- "$vflow" check p6.yaml
 sub 's/  image: {type: file, default: ramp.nii}/  image: {type: file}/' p7.yaml
 expect 2 "p7.yaml:4:3: required input 'image' (file) has no value" -- "$vflow" check p7.yaml
+expect 0 "digraph" -- "$vflow" graph p7.yaml
 sub '/in: {volume: load.volume}/d' p8.yaml
 expect 2 "p8.yaml:9:3: stage 'iso' (resample): required input 'volume' (volume) is not connected" -- "$vflow" check p8.yaml
 sub 's/params: {spacing_mm: \[1.0\]/params: {spacing_mm: [1.0]/; s/^outputs:/outputs: [/' p9.yaml

@@ -474,3 +474,43 @@ Test(graph_run, a_pipeline_runs_twice_with_the_same_results)
     r.report = NULL;
     finish(rt, p, &r);
 }
+
+/* core/graph.c, exported for `vflow graph` only. */
+vflow_pipeline *vflow_pipeline_load_wiring(vflow_runtime *rt,
+                                           const char *path,
+                                           const char *const *overrides,
+                                           size_t n_overrides,
+                                           vflow_error *err);
+
+Test(graph_run, wiring_only_load_draws_without_input_values_but_never_runs)
+{
+    static const char yaml[] =
+        "vflow: 1\ninputs:\n  edge: {type: number}\n"
+        "  data: {type: file, default: missing.raw}\n"
+        "stages:\n  src:\n    plugin: make_volume\n"
+        "    params: {size: ${edge}}\n"
+        "  inv:\n    plugin: invert\n    in: {volume: src.volume}\n";
+    vflow_runtime *rt = fixture_runtime(1);
+    vflow_error err;
+    const char *path = fixture_write_yaml(yaml);
+    cr_assert_null(vflow_pipeline_load(rt, path, NULL, 0, &err));
+    vflow_pipeline *p = vflow_pipeline_load_wiring(rt, path, NULL, 0, &err);
+    cr_assert_not_null(p, "%s", err.message);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(vflow_pipeline_write_dot(p, f, &err), 0);
+    fclose(f);
+    cr_expect(strstr(buf, "\"in:edge\" -> \"n0\"") != NULL, "%s", buf);
+    free(buf);
+    vflow_run_options o = {.out_dir = fixture_dir()};
+    cr_expect_eq(vflow_pipeline_run(p, &o, &err), VFLOW_EINVAL);
+    vflow_pipeline_free(p);
+    /* The wiring itself is still checked. */
+    path = fixture_write_yaml("vflow: 1\nstages:\n  a:\n    plugin: invert\n");
+    cr_expect_null(vflow_pipeline_load_wiring(rt, path, NULL, 0, &err));
+    cr_expect(strstr(err.message, "required input 'volume'") != NULL, "%s",
+              err.message);
+    vflow_runtime_free(rt);
+    fixture_cleanup();
+}

@@ -33,7 +33,8 @@ static void print_help(pipeline_cmd cmd, FILE *out)
         "ports, parameters and their ranges, wire types, cycles, required\n"
         "inputs, output writers. Errors name file:line:column.",
         "Prints the wiring of PIPELINE as Graphviz DOT (stage boxes, port\n"
-        "names on the edges, output files as notes):\n"
+        "names on the edges, output files as notes). Inputs need no value\n"
+        "here; everything else is checked as by 'vflow check':\n"
         "  vflow graph pipelines/lad.yaml | dot -Tsvg > lad.svg"};
     fprintf(out, "usage: vflow %s PIPELINE [--set NAME=VALUE]...%s\n\n%s\n\n",
             cmd_names[cmd],
@@ -198,8 +199,12 @@ static int pipeline_command(pipeline_cmd cmd, int argc, char **argv)
     interrupt_rt = rt;
     vflow_error err;
     vflow_error_clear(&err);
-    vflow_pipeline *p = vflow_pipeline_load(rt, a.pipeline, a.sets, a.n_sets,
-                                            &err);
+    /* Drawing needs the wiring, not the input values. */
+    vflow_pipeline *p =
+        cmd == CMD_GRAPH
+            ? vflow_pipeline_load_wiring(rt, a.pipeline, a.sets, a.n_sets,
+                                         &err)
+            : vflow_pipeline_load(rt, a.pipeline, a.sets, a.n_sets, &err);
     if (p == NULL) {
         vflow_cli_error("%s", err.message);
         code = load_exit_code(&err);

@@ -26,6 +26,16 @@ int vflow_cmd_phantom(int argc, char **argv) __attribute__((weak));
 int vflow_cmd_eval(int argc, char **argv) __attribute__((weak));
 int vflow_cmd_serve(int argc, char **argv) __attribute__((weak));
 
+/*
+ * Defined in libvflow (core/graph.c), not part of the public API: loads a
+ * pipeline for drawing, allowing inputs without a value.
+ */
+vflow_pipeline *vflow_pipeline_load_wiring(vflow_runtime *rt,
+                                           const char *path,
+                                           const char *const *overrides,
+                                           size_t n_overrides,
+                                           vflow_error *err);
+
 /* cmd_run.c: run, check, graph. */
 int vflow_cmd_run(int argc, char **argv);
 int vflow_cmd_check(int argc, char **argv);
