@@ -210,7 +210,10 @@ static int seed_snap(const vflow_volume *vol, const float *F,
                            "%s point (%.2f, %.2f, %.2f) mm lies in "
                            "background; nearest bright voxel at (%.2f, %.2f, "
                            "%.2f) mm (%.1f mm away, more than max_snap_mm = "
-                           "%.1f)", p->name, p->xyz[0], p->xyz[1], p->xyz[2],
+                           "%.1f); if the point is inside a vessel, the speed "
+                           "there is low for another reason, e.g. vesselness "
+                           "scales far below the vessel radius",
+                           p->name, p->xyz[0], p->xyz[1], p->xyz[2],
                            x[0], x[1], x[2],
                            voxel_dist_mm(vol, out->ijk, best[0], best[1],
                                          best[2]), max_snap_mm);
