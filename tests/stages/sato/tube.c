@@ -27,8 +27,10 @@ static vflow_volume *run(const vflow_stage_desc *d, unsigned threads,
     cr_assert_not_null(v);
     cr_assert_not_null(s);
     vflow_object_retain(&v->base);
-    if (scale_out != NULL)
-        *scale_out = VFLOW_VOLUME(vflow_object_retain(&s->base));
+    if (scale_out != NULL) {
+        vflow_object_retain(&s->base);  /* not inside VFLOW_VOLUME: it */
+        *scale_out = s;                 /* evaluates its argument twice */
+    }
     vflow_stage_free(st);
     vflow_runtime_free(rt);
     return v;
