@@ -190,15 +190,15 @@ static void gate(const char *preset)
     gate_clicks(preset, 0.0);
 }
 
-Test(centerline_accuracy, easy, .timeout = 300) { gate("easy"); }
-Test(centerline_accuracy, lad, .timeout = 300) { gate("lad"); }
-Test(centerline_accuracy, stenosis, .timeout = 300) { gate("stenosis"); }
-Test(centerline_accuracy, calcified, .timeout = 300) { gate("calcified"); }
-Test(centerline_accuracy, kissing, .timeout = 300) { gate("kissing"); }
-Test(centerline_accuracy, tortuous, .timeout = 300) { gate("tortuous"); }
+Test(centerline_accuracy, easy, .timeout = 600) { gate("easy"); }
+Test(centerline_accuracy, lad, .timeout = 600) { gate("lad"); }
+Test(centerline_accuracy, stenosis, .timeout = 600) { gate("stenosis"); }
+Test(centerline_accuracy, calcified, .timeout = 600) { gate("calcified"); }
+Test(centerline_accuracy, kissing, .timeout = 600) { gate("kissing"); }
+Test(centerline_accuracy, tortuous, .timeout = 600) { gate("tortuous"); }
 
 /* Clicks 0.75 mm (1.5 voxels) outside the lumen wall, as people click. */
-Test(centerline_accuracy, lad_clicks_off_lumen, .timeout = 300)
+Test(centerline_accuracy, lad_clicks_off_lumen, .timeout = 600)
 {
     gate_clicks("lad", 0.75);
 }
