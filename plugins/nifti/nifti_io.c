@@ -707,6 +707,14 @@ static int sink_close(sink *s)
 int vflow_nifti_write(const vflow_volume *vol, const char *path,
                       vflow_nifti_version version, vflow_error *err)
 {
+    return vflow_nifti_write_level(vol, path, version, VFLOW_NIFTI_GZIP_LEVEL,
+                                   err);
+}
+
+int vflow_nifti_write_level(const vflow_volume *vol, const char *path,
+                            vflow_nifti_version version, int gzip_level,
+                            vflow_error *err)
+{
     bool gz = false;
     int rc = name_is_gzip(path, &gz, err);
     if (rc != 0)
@@ -727,12 +735,11 @@ int vflow_nifti_write(const vflow_volume *vol, const char *path,
     if (rc != 0)
         return rc;
     sink s = {NULL, NULL};
-    /* Float noise barely compresses: a fast level costs < 1% in size
-     * there, while integer images (masks, CT) gain from the default. */
-    bool is_float = vol->dtype == VFLOW_DTYPE_F32 ||
-                    vol->dtype == VFLOW_DTYPE_F64;
+    char mode[8];
+    snprintf(mode, sizeof mode, "wb%d",
+             gzip_level < 1 ? 1 : (gzip_level > 9 ? 9 : gzip_level));
     if (gz)
-        s.gz = gzopen(path, is_float ? "wb1" : "wb6");
+        s.gz = gzopen(path, mode);
     else
         s.fp = fopen(path, "wb");
     if (s.gz == NULL && s.fp == NULL)
