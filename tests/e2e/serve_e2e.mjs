@@ -147,7 +147,7 @@ try {
   await waitFor(page, () => window.vflowApp.state.start !== null, null, 60000, 'start marker')
   await clickWorld(page, clicks.end)
   await waitFor(page, () => window.vflowApp.state.requests >= 1 && !window.vflowApp.state.inflight,
-    null, 120000, 'first segmentation')
+    null, 180000, 'first segmentation')
   const st1 = await page.evaluate(() => window.vflowApp.state)
   if (!st1.result) fail(`no result: ${st1.lastError}`)
   const clickErr = Math.hypot(...st1.start.map((v, i) => v - clicks.start[i]))
@@ -173,7 +173,7 @@ try {
   const newEnd = [row.x, row.y, row.z]
   await clickWorld(page, newEnd)
   await waitFor(page, () => window.vflowApp.state.requests >= 2 && !window.vflowApp.state.inflight,
-    null, 60000, 'second segmentation')
+    null, 180000, 'second segmentation')
   const st2 = await page.evaluate(() => window.vflowApp.state)
   if (!st2.result || st2.result.run === st1.result.run) fail(`no new result: ${st2.lastError}`)
   const cl2 = st2.result.centerline

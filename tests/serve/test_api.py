@@ -61,11 +61,14 @@ class Server:
         return self.request(method, path, body, {"Content-Type": "application/json"})
 
     def stop(self):
+        """SIGTERM; returns the exit status (0: clean shutdown, and under
+        ASan no leak report)."""
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=30)
+            return self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            return -9
 
 
 def read_truth(path):
@@ -355,7 +358,13 @@ def main():
             print("FAIL the server exited during the tests")
     finally:
         if server is not None:
-            server.stop()
+            code = server.stop()
+            if code == 0:
+                passed += 1
+                print("PASS clean shutdown on SIGTERM (exit 0)")
+            else:
+                failed += 1
+                print(f"FAIL the server exited with {code} on SIGTERM")
             log = os.path.join(tmp, "server.log")
             if failed and os.path.exists(log):
                 print("---- server log ----")

@@ -98,7 +98,9 @@ int serve_volume_open(serve_state *s, const char *path, const char *name,
         free(sv);
         return rc;
     }
-    sv->vol = VFLOW_VOLUME(vflow_object_retain(&vol->base));
+    /* (VFLOW_VOLUME evaluates its argument more than once: retain apart.) */
+    vflow_object_retain(&vol->base);
+    sv->vol = vol;
     vflow_stage_free(st);
     pthread_mutex_lock(&s->lock);
     sv->id = ++s->next_volume_id;
