@@ -290,6 +290,9 @@ def test_progress_and_unknown_routes(s, ctx):
     assert s.request("GET", "/api/segment")[0] == 405
     assert s.request("GET", "/api/nothing")[0] == 404
     assert s.request("DELETE", "/index.html")[0] == 405
+    # The web app, or the page saying how to build it.
+    st, _, raw = s.request("GET", "/")
+    assert st == 200 and b"<html" in raw.lower(), (st, raw[:80])
 
 
 def test_upload_replaces_the_volume(s, ctx):

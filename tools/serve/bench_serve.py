@@ -111,6 +111,10 @@ def main():
         stages = res["timings"]["stages"]
         print("last pair per stage (ms, * = from the cache): " +
               ", ".join(f"{k} {v['ms']:.0f}{'*' if v['cached'] else ''}" for k, v in stages.items()))
+        outs = res["timings"].get("outputs", {})
+        print("last pair per output file (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in outs.items()))
+        print(f"last pair: pipeline {res['timings'].get('pipeline_ms', 0):.0f} ms, "
+              f"server {res['timings']['server_ms']:.0f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=60)

@@ -329,6 +329,16 @@ static json_object *timings_json(serve_state *s, json_object *report)
             json_object_object_add(stages, name, o);
         }
     json_object_object_add(t, "stages", stages);
+    json_object *writers = json_object_new_object();
+    if (json_object_object_get_ex(report, "outputs", &arr))
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+            json_object *o = json_object_array_get_idx(arr, i);
+            const char *file = jstr(o, "file");
+            if (file != NULL && json_object_object_get_ex(o, "wall_ms", &v))
+                json_object_object_add(writers, file,
+                                       jnum(json_object_get_double(v)));
+        }
+    json_object_object_add(t, "outputs", writers);
     if (json_object_object_get_ex(report, "total_ms", &v))
         json_object_object_add(t, "pipeline_ms",
                                jnum(json_object_get_double(v)));
