@@ -284,29 +284,34 @@ done:
 typedef struct frangi_priv {
     vflow_float_list scales_mm;
     double alpha, beta, c;
-    bool bright;
+    bool bright, auto_scales;
     double roi_pad_mm;
 } frangi_priv;
 
-/* Scales from an optional `scales` table (column sigma_mm) override the
- * parameter, so an estimator stage can derive them from the data. */
-static int pick_scales(const frangi_priv *fp, vflow_io *io, double *sig,
-                       size_t *n, vflow_error *err)
+/* The scales: an optional `scales` table (column sigma_mm, e.g. from an
+ * estimator stage) wins; then, with auto_scales, the radius measured at
+ * the roi points; else the parameter. */
+static int pick_scales(const frangi_priv *fp, vflow_ctx *ctx, vflow_io *io,
+                       const vflow_volume *vol, double *sig, size_t *n,
+                       vflow_error *err)
 {
     vflow_table *t = vflow_io_table(io, "scales");
-    if (t == NULL) {
-        *n = fp->scales_mm.count;
-        memcpy(sig, fp->scales_mm.values, *n * sizeof *sig);
+    if (t != NULL) {
+        const double *col = vflow_table_column(t, "sigma_mm");
+        if (col == NULL || t->n_rows == 0 || t->n_rows > VFLOW_FLOAT_LIST_MAX)
+            return vflow_error_set(err, VFLOW_EINVAL,
+                                   "input 'scales' needs a column 'sigma_mm' "
+                                   "with 1 to %d rows",
+                                   VFLOW_FLOAT_LIST_MAX);
+        *n = t->n_rows;
+        memcpy(sig, col, *n * sizeof *sig);
         return 0;
     }
-    const double *col = vflow_table_column(t, "sigma_mm");
-    if (col == NULL || t->n_rows == 0 || t->n_rows > VFLOW_FLOAT_LIST_MAX)
-        return vflow_error_set(err, VFLOW_EINVAL,
-                               "input 'scales' needs a column 'sigma_mm' "
-                               "with 1 to %d rows",
-                               VFLOW_FLOAT_LIST_MAX);
-    *n = t->n_rows;
-    memcpy(sig, col, *n * sizeof *sig);
+    if (fp->auto_scales)
+        return vflow_auto_scales(ctx, vol, vflow_io_points(io, "roi"), sig, n,
+                                 err);
+    *n = fp->scales_mm.count;
+    memcpy(sig, fp->scales_mm.values, *n * sizeof *sig);
     return 0;
 }
 
@@ -319,7 +324,7 @@ static int frangi_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
     double sig[VFLOW_FLOAT_LIST_MAX];
     size_t n_sig = 0;
     vflow_box box;
-    int rc = pick_scales(fp, io, sig, &n_sig, err);
+    int rc = pick_scales(fp, ctx, io, vol, sig, &n_sig, err);
     if (rc < 0)
         return rc;
     if (roi != NULL)
@@ -383,6 +388,11 @@ static const vflow_param_desc frangi_params[] = {
     {"roi_pad_mm", VFLOW_PARAM_FLOAT, offsetof(frangi_priv, roi_pad_mm),
      "20", 0.0, 1e4, NULL,
      "padding (mm) of the box around the roi points", false},
+    {"auto_scales", VFLOW_PARAM_BOOL, offsetof(frangi_priv, auto_scales),
+     "false", VFLOW_UNBOUNDED, NULL,
+     "derive the scales from the vessel radius measured at the roi points "
+     "(4 sigmas over 0.7 r_min/sqrt2 .. 1.2 r_max/sqrt2) instead of "
+     "scales_mm", false},
 };
 
 const vflow_stage_desc vflow_stage_frangi = {

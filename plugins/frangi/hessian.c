@@ -767,3 +767,159 @@ int vflow_hessian_scan(vflow_ctx *ctx, const vflow_volume *vol,
     free(j.buf);
     return rc;
 }
+
+/* ------------------------------------------------- radius from the data */
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Lumen (median of the brightest quarter within r_mm) and background (25th
+ * percentile of a strided +-box_mm box) around voxel point c. */
+static bool lumen_and_background(const vflow_volume *vol, const double c[3],
+                                 double r_mm, double box_mm, double *buf,
+                                 size_t cap, double *lumen, double *bg)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        double rad = pass == 0 ? r_mm : box_mm;
+        long lo[3], hi[3], step[3];
+        for (int a = 0; a < 3; a++) {
+            long r = (long)ceil(rad / vol->spacing[a]);
+            long m = (long)floor(c[a] + 0.5);
+            lo[a] = m - r < 0 ? 0 : m - r;
+            hi[a] = m + r >= (long)vol->dims[a] ? (long)vol->dims[a] - 1 : m + r;
+            step[a] = pass == 0 ? 1 : (hi[a] - lo[a]) / 32 + 1;
+        }
+        size_t n = 0;
+        for (long k = lo[2]; k <= hi[2]; k += step[2])
+            for (long j = lo[1]; j <= hi[1]; j += step[1])
+                for (long i = lo[0]; i <= hi[0] && n < cap; i += step[0]) {
+                    double d[3] = {((double)i - c[0]) * vol->spacing[0],
+                                   ((double)j - c[1]) * vol->spacing[1],
+                                   ((double)k - c[2]) * vol->spacing[2]};
+                    if (pass == 0 &&
+                        d[0] * d[0] + d[1] * d[1] + d[2] * d[2] > rad * rad)
+                        continue;
+                    buf[n++] = vflow_volume_get(vol, (size_t)i, (size_t)j,
+                                                (size_t)k);
+                }
+        if (n == 0)
+            return false;
+        qsort(buf, n, sizeof *buf, cmp_dbl);
+        if (pass == 0) {
+            size_t first = n >= 4 ? n - n / 4 : 0;
+            *lumen = buf[first + (n - first) / 2];
+        } else {
+            *bg = buf[(size_t)floor(0.25 * (double)(n - 1) + 0.5)];
+        }
+    }
+    return *lumen > *bg;
+}
+
+/* Distance (mm) from voxel point c along unit world-axis direction u (in
+ * voxel-axis mm components) until the intensity drops below t. */
+static double ray_length(const vflow_volume *vol, const double c[3],
+                         const double u[3], double t, double max_mm)
+{
+    double h = 0.25 * fmin(vol->spacing[0], fmin(vol->spacing[1],
+                                                 vol->spacing[2]));
+    for (double s = h; s <= max_mm; s += h) {
+        double p[3];
+        for (int a = 0; a < 3; a++)
+            p[a] = c[a] + s * u[a] / vol->spacing[a];
+        if (!vflow_volume_contains_index(vol, p) ||
+            vflow_volume_sample_linear(vol, p) < t)
+            return s;
+    }
+    return max_mm;
+}
+
+/* Radius at one click: half the 25th percentile of 13 chord lengths
+ * through it (pairs of opposite rays to the half-way intensity). */
+static double radius_at(const vflow_volume *vol, const double c[3],
+                        double lumen, double bg)
+{
+    static const double dirs[13][3] = {
+        {1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}, {1, -1, 0},
+        {1, 0, 1}, {1, 0, -1}, {0, 1, 1}, {0, 1, -1}, {1, 1, 1},
+        {1, 1, -1}, {1, -1, 1}, {-1, 1, 1}};
+    double t = 0.5 * (lumen + bg), chords[13];
+    for (int d = 0; d < 13; d++) {
+        double n = sqrt(dirs[d][0] * dirs[d][0] + dirs[d][1] * dirs[d][1] +
+                        dirs[d][2] * dirs[d][2]);
+        double u[3] = {dirs[d][0] / n, dirs[d][1] / n, dirs[d][2] / n};
+        double v[3] = {-u[0], -u[1], -u[2]};
+        chords[d] = ray_length(vol, c, u, t, 60.0) +
+                    ray_length(vol, c, v, t, 60.0);
+    }
+    qsort(chords, 13, sizeof chords[0], cmp_dbl);
+    return 0.5 * chords[3];
+}
+
+int vflow_estimate_radius_mm(const vflow_volume *vol, const vflow_points *pts,
+                             double *r_min, double *r_max, vflow_error *err)
+{
+    size_t cap = 70000;
+    double *buf = malloc(cap * sizeof *buf);
+    if (buf == NULL)
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
+    size_t used = 0;
+    *r_min = INFINITY;
+    *r_max = 0.0;
+    for (size_t p = 0; pts != NULL && p < pts->count; p++) {
+        double c[3], lumen = 0.0, bg = 0.0;
+        vflow_volume_world_to_index(vol, pts->items[p].xyz, c);
+        if (!vflow_volume_contains_index(vol, c) ||
+            !lumen_and_background(vol, c, 2.0, 20.0, buf, cap, &lumen, &bg))
+            continue;
+        double r = radius_at(vol, c, lumen, bg);
+        *r_min = fmin(*r_min, r);
+        *r_max = fmax(*r_max, r);
+        used++;
+    }
+    free(buf);
+    if (used == 0)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "cannot estimate the vessel radius: no point "
+                               "lies inside the image on a structure brighter "
+                               "than its surroundings");
+    return 0;
+}
+
+size_t vflow_scales_from_radius(double r_min, double r_max,
+                                const double spacing[3], double *sigma_mm)
+{
+    /* sigma = r / sqrt 2 peaks on a tube of radius r; cover 0.7 r_min to
+     * 1.2 r_max (tapering vessels) with 4 geometric steps, and never go
+     * below half the finest voxel. */
+    double lo = 0.7 * r_min / sqrt(2.0), hi = 1.2 * r_max / sqrt(2.0);
+    double floor_mm = 0.5 * fmin(spacing[0], fmin(spacing[1], spacing[2]));
+    for (int s = 0; s < 4; s++) {
+        double v = lo * pow(hi / lo, (double)s / 3.0);
+        sigma_mm[s] = v > floor_mm ? v : floor_mm;
+    }
+    return 4;
+}
+
+int vflow_auto_scales(vflow_ctx *ctx, const vflow_volume *vol,
+                      const vflow_points *pts, double *sigma_mm, size_t *n,
+                      vflow_error *err)
+{
+    if (pts == NULL || pts->count == 0)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "auto_scales needs the clicks on input 'roi'");
+    double r_min, r_max;
+    int rc = vflow_estimate_radius_mm(vol, pts, &r_min, &r_max, err);
+    if (rc < 0)
+        return rc;
+    *n = vflow_scales_from_radius(r_min, r_max, vol->spacing, sigma_mm);
+    if (ctx != NULL)
+        vflow_log(ctx, VFLOW_LOG_INFO,
+                  "radius at the clicks %.2f-%.2f mm -> scales %.2f, %.2f, "
+                  "%.2f, %.2f mm",
+                  r_min, r_max, sigma_mm[0], sigma_mm[1], sigma_mm[2],
+                  sigma_mm[3]);
+    return 0;
+}

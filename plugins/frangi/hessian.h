@@ -269,4 +269,27 @@ void vflow_volume_row_f32(const vflow_volume *vol, size_t i0, size_t i1,
 int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
                                   vflow_volume **sc, vflow_error *err);
 
+/*
+ * Vessel radius at the given points from the data (for scales chosen from
+ * the data, issue 7): at each point inside the image, lumen = median of the
+ * brightest quarter within 2 mm, background = 25th percentile of a +-20 mm
+ * box; 13 chords through the point to the half-way intensity; radius = half
+ * the 25th percentile of the chord lengths (chords along the vessel run
+ * long, the shortest ones cross it). *r_min / *r_max over the points.
+ * Returns 0 or VFLOW_EINVAL when no point qualifies.
+ */
+int vflow_estimate_radius_mm(const vflow_volume *vol, const vflow_points *pts,
+                             double *r_min, double *r_max, vflow_error *err);
+
+/* Four sigmas (mm) covering 0.7 r_min / sqrt 2 .. 1.2 r_max / sqrt 2
+ * geometrically, at least half the finest spacing. Returns the count. */
+size_t vflow_scales_from_radius(double r_min, double r_max,
+                                const double spacing[3], double *sigma_mm);
+
+/* Both of the above for a stage: scales (4) from the radius at pts, logged
+ * through ctx (may be NULL). VFLOW_EINVAL without points. */
+int vflow_auto_scales(vflow_ctx *ctx, const vflow_volume *vol,
+                      const vflow_points *pts, double *sigma_mm, size_t *n,
+                      vflow_error *err);
+
 #endif

@@ -258,7 +258,7 @@ int vflow_line_compute(vflow_ctx *ctx, const vflow_volume *vol,
 typedef struct line_priv {
     vflow_float_list scales_mm;
     double alpha1, alpha2, tau;
-    bool bright;
+    bool bright, auto_scales;
     double roi_pad_mm;
 } line_priv;
 
@@ -280,6 +280,10 @@ static int line_run_stage(const line_priv *lp, vflow_line_measure m,
                                    VFLOW_FLOAT_LIST_MAX);
         n_sig = t->n_rows;
         memcpy(sig, col, n_sig * sizeof *sig);
+    } else if (lp->auto_scales) {
+        int rc = vflow_auto_scales(ctx, vol, roi, sig, &n_sig, err);
+        if (rc < 0)
+            return rc;
     }
     vflow_box box;
     int rc = 0;
@@ -346,7 +350,10 @@ static const vflow_port_desc jerman_outputs[] = {
     {"bright", VFLOW_PARAM_BOOL, offsetof(line_priv, bright), "true",         \
      VFLOW_UNBOUNDED, NULL, "true: bright vessels", false},                   \
     {"roi_pad_mm", VFLOW_PARAM_FLOAT, offsetof(line_priv, roi_pad_mm), "20",  \
-     0.0, 1e4, NULL, "padding (mm) of the box around the roi points", false}
+     0.0, 1e4, NULL, "padding (mm) of the box around the roi points", false}, \
+    {"auto_scales", VFLOW_PARAM_BOOL, offsetof(line_priv, auto_scales),       \
+     "false", VFLOW_UNBOUNDED, NULL,                                          \
+     "derive the scales from the vessel radius at the roi points", false}
 
 static const vflow_param_desc sato_params[] = {
     COMMON_PARAMS,

@@ -221,3 +221,29 @@ Test(cost_map, grid_mismatch_and_bad_window_are_errors)
     vflow_object_release(&small->base);
     free_scene(&s);
 }
+
+Test(cost_map, one_and_two_threads_give_identical_bits)
+{
+    scene s = make_scene(true);
+    s.img->modality = VFLOW_MODALITY_CT;
+    vflow_volume *out[2];
+    for (unsigned t = 1; t <= 2; t++) {
+        vflow_runtime *rt = tube_runtime(t, stages, 1);
+        vflow_error err;
+        vflow_stage *st = vflow_stage_new(rt, &vflow_stage_cost_map, &err);
+        vflow_stage_set_input(st, "vesselness", &s.ves->base, &err);
+        vflow_stage_set_input(st, "volume", &s.img->base, &err);
+        vflow_stage_set_input(st, "points", &s.clicks->base, &err);
+        cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+        out[t - 1] = VFLOW_VOLUME(vflow_stage_output(st, "speed"));
+        vflow_object_retain(&out[t - 1]->base);
+        vflow_stage_free(st);
+        vflow_runtime_free(rt);
+    }
+    cr_expect_eq(memcmp(out[0]->data, out[1]->data,
+                        vflow_volume_voxel_count(out[0]) * sizeof(float)),
+                 0);
+    vflow_object_release(&out[0]->base);
+    vflow_object_release(&out[1]->base);
+    free_scene(&s);
+}
