@@ -186,8 +186,7 @@ static int check_sigmas(const double *sigma_mm, size_t n, vflow_error *err)
 
 /* One scale: stream the Hessian, then (deferred c) fold with c known. */
 static int frangi_scale(vflow_ctx *ctx, frangi_run *r, double sigma,
-                        const vflow_frangi_params *p, unsigned nw,
-                        vflow_error *err)
+                        unsigned nw, vflow_error *err)
 {
     for (unsigned w = 0; w < nw; w++)
         r->worker_max_s2[w] = 0.0f;
@@ -210,7 +209,6 @@ static int frangi_scale(vflow_ctx *ctx, frangi_run *r, double sigma,
     r->kc = c > 0.0 ? (float)(1.0 / (2.0 * c * c)) : 0.0f;
     if (ctx != NULL)
         vflow_log(ctx, VFLOW_LOG_DEBUG, "sigma %g mm: c = %g", sigma, c);
-    (void)p;
     size_t rows = (r->box.hi[1] - r->box.lo[1]) * (r->box.hi[2] - r->box.lo[2]);
     return vflow_hessian_parallel(ctx, rows, 64, frangi_fold, r);
 }
@@ -266,7 +264,7 @@ int vflow_frangi_compute(vflow_ctx *ctx, const vflow_volume *vol,
     }
     for (size_t s = 0; s < n_sigma && rc == 0; s++) {
         r.scale_index = (uint8_t)s;
-        rc = frangi_scale(ctx, &r, sigma_mm[s], p, nw, err);
+        rc = frangi_scale(ctx, &r, sigma_mm[s], nw, err);
         if (ctx != NULL)
             vflow_progress(ctx, (double)(s + 1) / (double)n_sigma);
     }
