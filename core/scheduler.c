@@ -234,6 +234,20 @@ static bool can_start(const sched *s, size_t i)
            s->unsafe_in_flight == 0;
 }
 
+/* Drops at once the outputs nothing consumes or keeps, rather than with
+ * the node's other outputs, so they do not weigh on later stages' peak. */
+static void drop_unwanted_outputs(sched *s, vflow_gnode *g)
+{
+    for (size_t k = 0; k < g->desc->n_outputs; k++) {
+        vflow_object *obj = g->inst->io.outputs[k];
+        if (obj == NULL || g->inst->io.wanted[k] || worth_keeping(g, k))
+            continue;
+        s->live_bytes -= object_bytes(obj);
+        vflow_object_release(obj);
+        g->inst->io.outputs[k] = NULL;
+    }
+}
+
 /* Bookkeeping after node i finished successfully (master thread). */
 static void node_done(sched *s, size_t i)
 {
@@ -252,6 +266,7 @@ static void node_done(sched *s, size_t i)
         if (g->keep[k] && g->inst->io.outputs[k] != NULL &&
             g->results[k] == NULL)
             g->results[k] = vflow_object_retain(g->inst->io.outputs[k]);
+    drop_unwanted_outputs(s, g);
     if (g->n_consumers == 0)
         release_outputs(s, g);
     for (size_t w = 0; w < g->n_wires; w++) {

@@ -241,10 +241,41 @@ static const vflow_stage_desc probe = {
     .inputs = volume_port, .n_inputs = 1,
     .outputs = probe_out, .n_outputs = 3, .run = probe_run};
 
+/* ----------------------------------------------------------------- pair */
+
+/* Always publishes two fresh copies of its input, wanted or not. */
+static int pair_run(void *p, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
+{
+    (void)p;
+    (void)ctx;
+    vflow_object *in = vflow_io_input(io, "volume");
+    vflow_object *a = vflow_object_clone(in), *b = vflow_object_clone(in);
+    if (a == NULL || b == NULL) {
+        vflow_object_release(a);
+        vflow_object_release(b);
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
+    }
+    int rc = vflow_io_set_output(io, "a", a);
+    int rc2 = vflow_io_set_output(io, "b", b);
+    return rc != 0 ? rc : rc2;
+}
+
+static const vflow_port_desc pair_out[] = {
+    {"a", VFLOW_TYPE_VOLUME, false, "a copy of the input"},
+    {"b", VFLOW_TYPE_VOLUME, false, "another copy"}};
+static const vflow_stage_desc pair = {
+    VFLOW_STAGE_HEADER,
+    .flags = VFLOW_STAGE_THREAD_SAFE | VFLOW_STAGE_DETERMINISTIC,
+    .name = "pair", .version = "1.0.0", .summary = "two copies, always",
+    .license = "BSD-3-Clause",
+    .inputs = volume_port, .n_inputs = 1,
+    .outputs = pair_out, .n_outputs = 2, .run = pair_run};
+
 /* -------------------------------------------------------------- helpers */
 
 static const vflow_stage_desc *const fixture_stages[] = {
-    &make_volume, &make_line, &invert, &scale, &count, &vol_writer, &probe};
+    &make_volume, &make_line, &invert, &scale, &count, &vol_writer, &probe,
+    &pair};
 
 vflow_runtime *fixture_runtime(unsigned threads)
 {

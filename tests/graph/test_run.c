@@ -183,6 +183,38 @@ Test(graph_run, intermediates_are_released_after_their_last_consumer)
     finish(rt, p, &r);
 }
 
+/* live_bytes recorded for stage `name` in report.json. */
+static double stage_live_bytes(const char *json, const char *name)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"name\": \"%s\"", name);
+    const char *at = strstr(json, pat);
+    cr_assert_not_null(at, "report.json lacks stage %s", name);
+    return json_number(at, "live_bytes");
+}
+
+Test(graph_run, unconsumed_outputs_are_released_when_their_stage_ends)
+{
+    /* pair publishes a and b; nothing reads b, so b must not stay alive
+     * while i1 runs: then only a and i1's output are live. */
+    static const char yaml[] =
+        HEAD
+        "  src:\n    plugin: make_volume\n    params: {size: 16}\n"
+        "  two:\n    plugin: pair\n    in: {volume: src.volume}\n"
+        "  i1:\n    plugin: invert\n    in: {volume: two.a}\n"
+        "  cnt:\n    plugin: count\n    in: {volume: i1.volume}\n";
+    const double vol = 16 * 16 * 16 * 4;
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, yaml, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    double live = stage_live_bytes(r.report, "i1");
+    cr_expect_lt(live, 2 * vol + 1024, "live %g bytes at i1: two.b kept",
+                 live);
+    cr_expect_null(vflow_pipeline_result(p, "two.b"));
+    finish(rt, p, &r);
+}
+
 Test(graph_run, outputs_nobody_consumes_are_not_wanted)
 {
     static const char yaml[] =
