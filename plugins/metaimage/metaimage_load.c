@@ -3,26 +3,16 @@
 #include <stddef.h>
 
 #include "metaimage_read.h"
+#include "voxel_io.h"
 #include "vflow/plugin.h"
 
-typedef struct metaimage_load_priv {
-    char *path;
-} metaimage_load_priv;
-
+/* Reads the file and publishes it as "volume". */
 static int metaimage_load_run(void *priv, vflow_ctx *ctx, vflow_io *io,
                               vflow_error *err)
 {
-    const metaimage_load_priv *p = priv;
-    vflow_volume *vol = NULL;
-    int rc = vflow_metaimage_read(p->path, &vol, err);
-    if (rc != 0)
-        return rc;
-    vflow_log(ctx, VFLOW_LOG_INFO,
-              "%s: %zu x %zu x %zu %s, spacing %.4g x %.4g x %.4g mm",
-              p->path, vol->dims[0], vol->dims[1], vol->dims[2],
-              vflow_dtype_name(vol->dtype), vol->spacing[0], vol->spacing[1],
-              vol->spacing[2]);
-    return vflow_io_set_output(io, "volume", &vol->base);
+    const vflow_voxel_load_priv *p = priv;
+    return vflow_voxel_load_run(vflow_metaimage_read, p->path, false, ctx,
+                                io, err);
 }
 
 static const vflow_port_desc metaimage_load_outputs[] = {
@@ -32,8 +22,8 @@ static const vflow_port_desc metaimage_load_outputs[] = {
 
 static const vflow_param_desc metaimage_load_params[] = {
     {.name = "path", .kind = VFLOW_PARAM_STRING,
-     .offset = offsetof(metaimage_load_priv, path), .default_value = NULL,
-     VFLOW_UNBOUNDED, .choices = NULL,
+     .offset = offsetof(vflow_voxel_load_priv, path),
+     .default_value = NULL, VFLOW_UNBOUNDED, .choices = NULL,
      .doc = "MetaImage file (.mha, or .mhd with its data file)",
      .required = true},
 };
@@ -56,7 +46,7 @@ const vflow_stage_desc vflow_stage_metaimage_load = {
     .params = metaimage_load_params,
     .n_params = VFLOW_COUNT(metaimage_load_params),
     .extensions = metaimage_load_extensions,
-    .priv_size = sizeof(metaimage_load_priv),
+    .priv_size = sizeof(vflow_voxel_load_priv),
     .init = NULL,
     .run = metaimage_load_run,
     .finalize = NULL,

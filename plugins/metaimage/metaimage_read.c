@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A small strict MetaImage reader: text header, raw or zlib data, LPS->RAS. */
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <zlib.h>
 
 #include "metaimage_read.h"
+#include "voxel_io.h"
 #include "vflow/volume.h"
 
 #define LINE_MAX_LEN 4096
@@ -31,16 +29,6 @@ typedef struct mha_header {
     char data_file[LINE_MAX_LEN]; /* "LOCAL" or a file name */
     long data_offset;             /* LOCAL: first byte after the header */
 } mha_header;
-
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
 
 /* Parses up to `max` numbers; returns how many. */
 static int parse_numbers(const char *v, double *out, int max)
@@ -66,17 +54,13 @@ static bool parse_bool(const char *v)
 
 static int dtype_from_met(const char *v, vflow_dtype *d)
 {
-    static const struct { const char *name; vflow_dtype dt; } map[] = {
+    static const vflow_voxel_dtype_name map[] = {
         {"MET_UCHAR", VFLOW_DTYPE_U8},   {"MET_CHAR", VFLOW_DTYPE_I8},
         {"MET_SHORT", VFLOW_DTYPE_I16},  {"MET_USHORT", VFLOW_DTYPE_U16},
         {"MET_INT", VFLOW_DTYPE_I32},    {"MET_UINT", VFLOW_DTYPE_U32},
         {"MET_FLOAT", VFLOW_DTYPE_F32},  {"MET_DOUBLE", VFLOW_DTYPE_F64}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(v, map[i].name) == 0) {
-            *d = map[i].dt;
-            return 0;
-        }
-    return -1;
+    return vflow_voxel_dtype_lookup(map, sizeof map / sizeof map[0], v,
+                                    false, d);
 }
 
 /* Applies one "Key = Value" line. */
@@ -161,7 +145,7 @@ static int header_read(FILE *f, const char *path, mha_header *h,
                                    "%d is too long", path, n + 1);
         char *eq = strchr(line, '=');
         if (eq == NULL) {
-            if (trim(line)[0] == '\0')
+            if (vflow_voxel_trim(line)[0] == '\0')
                 continue;
             return vflow_error_set(err, VFLOW_EFORMAT,
                                    "'%s' is not a MetaImage file (header "
@@ -169,7 +153,7 @@ static int header_read(FILE *f, const char *path, mha_header *h,
                                    n + 1);
         }
         *eq = '\0';
-        char *key = trim(line), *val = trim(eq + 1);
+        char *key = vflow_voxel_trim(line), *val = vflow_voxel_trim(eq + 1);
         int rc = header_field(h, path, key, val, err);
         if (rc != 0)
             return rc;
@@ -225,63 +209,6 @@ static void affine_ras(const mha_header *h, double a[4][4])
     a[3][3] = 1.0;
 }
 
-/* Inflates zlib (or gzip) data from `f` into exactly `nbytes`. */
-static int data_inflate(FILE *f, const char *file, long long csize,
-                        void *buf, size_t nbytes, vflow_error *err)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 32) != Z_OK)
-        return vflow_error_set(err, VFLOW_ENOMEM, "zlib init failed");
-    unsigned char in[1 << 16];
-    size_t out_done = 0;
-    long long left = csize >= 0 ? csize : -1;
-    int zr = Z_OK, rc = 0;
-    while (zr != Z_STREAM_END && out_done < nbytes) {
-        if (zs.avail_in == 0) {
-            size_t want = sizeof in;
-            if (left >= 0 && (long long)want > left)
-                want = (size_t)left;
-            size_t got = want > 0 ? fread(in, 1, want, f) : 0;
-            if (got == 0)
-                break; /* truncated */
-            if (left >= 0)
-                left -= (long long)got;
-            zs.next_in = in;
-            zs.avail_in = (uInt)got;
-        }
-        size_t chunk = nbytes - out_done > (1u << 30) ? (1u << 30)
-                                                      : nbytes - out_done;
-        zs.next_out = (unsigned char *)buf + out_done;
-        zs.avail_out = (uInt)chunk;
-        zr = inflate(&zs, Z_NO_FLUSH);
-        out_done += chunk - zs.avail_out;
-        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-            rc = vflow_error_set(err, VFLOW_EFORMAT, "'%s': corrupt "
-                                 "compressed data (zlib: %s)", file,
-                                 zs.msg ? zs.msg : "error");
-            break;
-        }
-    }
-    inflateEnd(&zs);
-    if (rc == 0 && out_done != nbytes)
-        rc = vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: %zu "
-                             "bytes of voxel data expected, %zu decompressed",
-                             file, nbytes, out_done);
-    return rc;
-}
-
-static int data_raw(FILE *f, const char *file, void *buf, size_t nbytes,
-                    vflow_error *err)
-{
-    size_t got = fread(buf, 1, nbytes, f);
-    if (got != nbytes)
-        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: %zu "
-                               "bytes of voxel data expected, %zu present",
-                               file, nbytes, got);
-    return 0;
-}
-
 /* Opens the data file and positions it at the first data byte. */
 static FILE *data_open(const mha_header *h, const char *path, FILE *hdr,
                        size_t nbytes, char *file, size_t file_size,
@@ -291,18 +218,10 @@ static FILE *data_open(const mha_header *h, const char *path, FILE *hdr,
         snprintf(file, file_size, "%s", path);
         return hdr;
     }
-    const char *slash = strrchr(path, '/');
-    if (h->data_file[0] == '/' || slash == NULL)
-        snprintf(file, file_size, "%s", h->data_file);
-    else
-        snprintf(file, file_size, "%.*s/%s", (int)(slash - path), path,
-                 h->data_file);
-    FILE *f = fopen(file, "rb");
-    if (f == NULL) {
-        vflow_error_set(err, VFLOW_ENOENT, "cannot open '%s' (data of '%s'): "
-                        "%s", file, path, strerror(errno));
+    FILE *f = vflow_voxel_open_detached(path, h->data_file, file, file_size,
+                                        err);
+    if (f == NULL)
         return NULL;
-    }
     long skip = (long)(h->header_size > 0 ? h->header_size : 0);
     if (h->header_size == -1 && !h->compressed) {
         /* HeaderSize = -1: the data are the last bytes of the file. */
@@ -315,56 +234,12 @@ static FILE *data_open(const mha_header *h, const char *path, FILE *hdr,
     return f;
 }
 
-static void swap_bytes(void *data, size_t n, size_t size)
-{
-    unsigned char *p = data;
-    for (size_t i = 0; i < n; i++, p += size)
-        for (size_t a = 0, b = size - 1; a < b; a++, b--) {
-            unsigned char t = p[a];
-            p[a] = p[b];
-            p[b] = t;
-        }
-}
-
-/* Deflate cannot exceed about 1032:1 (RFC 1951), so a header claiming
- * more voxel bytes than the file can hold is refused before allocating. */
-static int data_available(FILE *f, const char *file, bool compressed,
-                          size_t nbytes, vflow_error *err)
-{
-    struct stat st;
-    long pos = ftell(f);
-    if (fstat(fileno(f), &st) != 0 || pos < 0)
-        return vflow_error_set(err, VFLOW_EIO, "cannot stat '%s'", file);
-    uint64_t left = st.st_size > pos ? (uint64_t)(st.st_size - pos) : 0;
-    if (!compressed && left < nbytes)
-        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: %zu "
-                               "bytes of voxel data expected, %llu present",
-                               file, nbytes, (unsigned long long)left);
-    if (compressed && nbytes / 1032u > left + 1024)
-        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated or its "
-                               "header is corrupt: %zu bytes of voxel data "
-                               "cannot come from %llu compressed bytes", file,
-                               nbytes, (unsigned long long)left);
-    return 0;
-}
-
-/* Voxel bytes of the grid, 0 when the size overflows. */
-static size_t grid_bytes(const size_t dims[3], size_t esize)
-{
-    size_t n = esize;
-    for (int a = 0; a < 3; a++) {
-        if (dims[a] != 0 && n > SIZE_MAX / dims[a])
-            return 0;
-        n *= dims[a];
-    }
-    return n;
-}
-
+/* Reads the voxel data the header describes into a new volume. */
 static int volume_read(const mha_header *h, const char *path, FILE *hdr,
                        vflow_volume **out, vflow_error *err)
 {
-    size_t esize = vflow_dtype_size(h->dtype);
-    size_t nbytes = grid_bytes(h->dims, esize);
+    size_t nbytes = vflow_voxel_grid_bytes(h->dims,
+                                           vflow_dtype_size(h->dtype));
     if (nbytes == 0)
         return vflow_error_set(err, VFLOW_EFORMAT, "'%s': grid too large",
                                path);
@@ -372,49 +247,27 @@ static int volume_read(const mha_header *h, const char *path, FILE *hdr,
     FILE *f = data_open(h, path, hdr, nbytes, file, sizeof file, err);
     if (f == NULL)
         return VFLOW_ENOENT;
-    vflow_volume *vol = NULL;
-    int rc = data_available(f, file, h->compressed, nbytes, err);
-    if (rc == 0) {
-        double a[4][4];
-        affine_ras(h, a);
-        vol = vflow_volume_create(h->dims, h->dtype, a, err);
-        if (vol == NULL)
-            rc = vflow_error_prefix(err, "'%s': ", path);
-    }
-    if (rc == 0)
-        rc = h->compressed ? data_inflate(f, file, h->compressed_size,
-                                          vol->data, nbytes, err)
-                           : data_raw(f, file, vol->data, nbytes, err);
+    vflow_voxel_block b = {.dims = {h->dims[0], h->dims[1], h->dims[2]},
+                           .dtype = h->dtype,
+                           .compressed = h->compressed,
+                           .compressed_size = h->compressed_size,
+                           .stream_name = "compressed",
+                           .big_endian = h->msb};
+    affine_ras(h, b.affine);
+    int rc = vflow_voxel_block_read(&b, f, file, path, out, err);
     if (f != hdr)
         fclose(f);
-    if (rc != 0) {
-        vflow_object_release(vol != NULL ? &vol->base : NULL);
-        return rc;
-    }
-    const uint16_t probe = 1;
-    bool host_msb = *(const unsigned char *)&probe == 0;
-    if (h->msb != host_msb && esize > 1)
-        swap_bytes(vol->data, vflow_volume_voxel_count(vol), esize);
-    snprintf(vol->source, sizeof vol->source, "%s", path);
-    *out = vol;
-    return 0;
+    return rc;
 }
 
 int vflow_metaimage_read(const char *path, vflow_volume **out,
                          vflow_error *err)
 {
     *out = NULL;
-    struct stat st;
-    if (path == NULL || stat(path, &st) != 0)
-        return vflow_error_set(err, VFLOW_ENOENT, "cannot open '%s': %s",
-                               path ? path : "(null)", strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is a directory",
-                               path);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return vflow_error_set(err, VFLOW_ENOENT, "cannot open '%s': %s",
-                               path, strerror(errno));
+    FILE *f = NULL;
+    int rc = vflow_voxel_header_open(path, &f, err);
+    if (rc != 0)
+        return rc;
     mha_header h = {.direction = {1, 0, 0, 0, 1, 0, 0, 0, 1},
                     .dims = {0, 0, 1},
                     .spacing = {1, 1, 1},
@@ -422,7 +275,7 @@ int vflow_metaimage_read(const char *path, vflow_volume **out,
                     .compressed_size = -1,
                     .header_size = 0,
                     .channels = 1};
-    int rc = header_read(f, path, &h, err);
+    rc = header_read(f, path, &h, err);
     if (rc == 0)
         rc = header_check(&h, path, err);
     if (rc == 0)

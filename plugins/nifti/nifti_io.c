@@ -15,6 +15,7 @@
 #include <nifti2_io.h>
 
 #include "nifti_io.h"
+#include "voxel_io.h"
 #include "vflow/volume.h"
 
 /*
@@ -307,10 +308,6 @@ static int check_layout(const nifti_image *nim, const char *path,
     return 0;
 }
 
-/* Deflate cannot exceed about 1032:1 (RFC 1951 block limits), so more
- * voxel bytes than that from a small .gz file mean a corrupt header. */
-#define DEFLATE_MAX_RATIO 1032u
-
 /* By content, not name: zlib reads a gzip-compressed ".nii" too. */
 static bool file_is_gzip(const char *file)
 {
@@ -342,7 +339,7 @@ static int data_available(const char *file, const char *path, int64_t offset,
             "'%s' is truncated: %zu bytes of voxel data expected from byte "
             "%lld, the file has %lld bytes", file, nbytes, (long long)offset,
             (long long)st.st_size);
-    if (gz && need / DEFLATE_MAX_RATIO > have + 1024)
+    if (gz && vflow_voxel_deflate_impossible(need, have))
         return vflow_error_set(
             err, VFLOW_EFORMAT,
             "'%s' is truncated or its header is corrupt: %zu bytes of voxel "
@@ -505,10 +502,10 @@ static int volume_from_header(const nifti_image *nim, const raw_header *h,
                                                 : VFLOW_DTYPE_F32);
     size_t dims[3] = {(size_t)nim->nx, (size_t)nim->ny, (size_t)nim->nz};
     size_t esize = vflow_dtype_size(src);
-    if (dims[0] > SIZE_MAX / dims[1] / dims[2] / esize)
+    size_t nbytes = vflow_voxel_grid_bytes(dims, esize); /* dims >= 1 */
+    if (nbytes == 0)
         return vflow_error_set(err, VFLOW_EFORMAT,
                                "'%s': grid too large for memory", path);
-    size_t nbytes = dims[0] * dims[1] * dims[2] * esize;
     rc = data_available(h->data_file, path, offset, nbytes, err);
     if (rc != 0)
         return rc;

@@ -3,27 +3,15 @@
 #include <stddef.h>
 
 #include "nifti_io.h"
+#include "voxel_io.h"
 #include "vflow/plugin.h"
 
-typedef struct nifti_load_priv {
-    char *path;
-} nifti_load_priv;
-
+/* Reads the file and publishes it as "volume". */
 static int nifti_load_run(void *priv, vflow_ctx *ctx, vflow_io *io,
                           vflow_error *err)
 {
-    const nifti_load_priv *p = priv;
-    vflow_volume *vol = NULL;
-    int rc = vflow_nifti_read(p->path, &vol, err);
-    if (rc != 0)
-        return rc;
-    vflow_log(ctx, VFLOW_LOG_INFO,
-              "%s: %zu x %zu x %zu %s, spacing %.4g x %.4g x %.4g mm%s",
-              p->path, vol->dims[0], vol->dims[1], vol->dims[2],
-              vflow_dtype_name(vol->dtype), vol->spacing[0], vol->spacing[1],
-              vol->spacing[2],
-              vol->modality == VFLOW_MODALITY_CT ? ", looks like CT (HU)" : "");
-    return vflow_io_set_output(io, "volume", &vol->base);
+    const vflow_voxel_load_priv *p = priv;
+    return vflow_voxel_load_run(vflow_nifti_read, p->path, true, ctx, io, err);
 }
 
 static const vflow_port_desc nifti_load_outputs[] = {
@@ -33,8 +21,8 @@ static const vflow_port_desc nifti_load_outputs[] = {
 
 static const vflow_param_desc nifti_load_params[] = {
     {.name = "path", .kind = VFLOW_PARAM_STRING,
-     .offset = offsetof(nifti_load_priv, path), .default_value = NULL,
-     VFLOW_UNBOUNDED, .choices = NULL,
+     .offset = offsetof(vflow_voxel_load_priv, path),
+     .default_value = NULL, VFLOW_UNBOUNDED, .choices = NULL,
      .doc = "NIfTI file (.nii, .nii.gz, .hdr/.img, .hdr.gz/.img.gz)",
      .required = true},
 };
@@ -58,7 +46,7 @@ const vflow_stage_desc vflow_stage_nifti_load = {
     .params = nifti_load_params,
     .n_params = VFLOW_COUNT(nifti_load_params),
     .extensions = nifti_load_extensions,
-    .priv_size = sizeof(nifti_load_priv),
+    .priv_size = sizeof(vflow_voxel_load_priv),
     .init = NULL,
     .run = nifti_load_run,
     .finalize = NULL,

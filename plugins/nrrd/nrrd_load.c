@@ -3,26 +3,15 @@
 #include <stddef.h>
 
 #include "nrrd_read.h"
+#include "voxel_io.h"
 #include "vflow/plugin.h"
 
-typedef struct nrrd_load_priv {
-    char *path;
-} nrrd_load_priv;
-
+/* Reads the file and publishes it as "volume". */
 static int nrrd_load_run(void *priv, vflow_ctx *ctx, vflow_io *io,
-                              vflow_error *err)
+                         vflow_error *err)
 {
-    const nrrd_load_priv *p = priv;
-    vflow_volume *vol = NULL;
-    int rc = vflow_nrrd_read(p->path, &vol, err);
-    if (rc != 0)
-        return rc;
-    vflow_log(ctx, VFLOW_LOG_INFO,
-              "%s: %zu x %zu x %zu %s, spacing %.4g x %.4g x %.4g mm",
-              p->path, vol->dims[0], vol->dims[1], vol->dims[2],
-              vflow_dtype_name(vol->dtype), vol->spacing[0], vol->spacing[1],
-              vol->spacing[2]);
-    return vflow_io_set_output(io, "volume", &vol->base);
+    const vflow_voxel_load_priv *p = priv;
+    return vflow_voxel_load_run(vflow_nrrd_read, p->path, false, ctx, io, err);
 }
 
 static const vflow_port_desc nrrd_load_outputs[] = {
@@ -32,8 +21,8 @@ static const vflow_port_desc nrrd_load_outputs[] = {
 
 static const vflow_param_desc nrrd_load_params[] = {
     {.name = "path", .kind = VFLOW_PARAM_STRING,
-     .offset = offsetof(nrrd_load_priv, path), .default_value = NULL,
-     VFLOW_UNBOUNDED, .choices = NULL,
+     .offset = offsetof(vflow_voxel_load_priv, path),
+     .default_value = NULL, VFLOW_UNBOUNDED, .choices = NULL,
      .doc = "NRRD file (.nrrd, or .nhdr with its detached data file)",
      .required = true},
 };
@@ -55,7 +44,7 @@ const vflow_stage_desc vflow_stage_nrrd_load = {
     .params = nrrd_load_params,
     .n_params = VFLOW_COUNT(nrrd_load_params),
     .extensions = nrrd_load_extensions,
-    .priv_size = sizeof(nrrd_load_priv),
+    .priv_size = sizeof(vflow_voxel_load_priv),
     .init = NULL,
     .run = nrrd_load_run,
     .finalize = NULL,

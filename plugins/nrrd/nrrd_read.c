@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A small strict NRRD reader: header fields, raw/gzip data, space -> RAS. */
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <zlib.h>
 
 #include "nrrd_read.h"
+#include "voxel_io.h"
 #include "vflow/volume.h"
 
 #define LINE_MAX_LEN 4096
@@ -32,19 +30,9 @@ typedef struct nrrd_header {
     long data_offset;              /* attached: first data byte */
 } nrrd_header;
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 static int type_from_nrrd(const char *v, vflow_dtype *d)
 {
-    static const struct { const char *name; vflow_dtype dt; } map[] = {
+    static const vflow_voxel_dtype_name map[] = {
         {"signed char", VFLOW_DTYPE_I8},   {"int8", VFLOW_DTYPE_I8},
         {"int8_t", VFLOW_DTYPE_I8},        {"uchar", VFLOW_DTYPE_U8},
         {"unsigned char", VFLOW_DTYPE_U8}, {"uint8", VFLOW_DTYPE_U8},
@@ -60,12 +48,8 @@ static int type_from_nrrd(const char *v, vflow_dtype *d)
         {"unsigned int", VFLOW_DTYPE_U32}, {"uint32", VFLOW_DTYPE_U32},
         {"uint32_t", VFLOW_DTYPE_U32},     {"float", VFLOW_DTYPE_F32},
         {"double", VFLOW_DTYPE_F64}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcasecmp(v, map[i].name) == 0) {
-            *d = map[i].dt;
-            return 0;
-        }
-    return -1;
+    return vflow_voxel_dtype_lookup(map, sizeof map / sizeof map[0], v,
+                                    true, d);
 }
 
 /* Parses "(x,y,z)" at *s; returns 0 and advances, or -1. */
@@ -225,7 +209,7 @@ static int header_read(FILE *f, const char *path, nrrd_header *h,
                        : vflow_error_set(err, VFLOW_EFORMAT, "'%s' is "
                                          "truncated (header without data)",
                                          path);
-        char *t = trim(line);
+        char *t = vflow_voxel_trim(line);
         if (t[0] == '\0') {
             h->data_offset = ftell(f);
             return 0;
@@ -237,7 +221,8 @@ static int header_read(FILE *f, const char *path, nrrd_header *h,
             return vflow_error_set(err, VFLOW_EFORMAT, "'%s': header line "
                                    "%d is not 'field: value'", path, n + 2);
         *colon = '\0';
-        int rc = header_field(h, path, trim(t), trim(colon + 2), err);
+        int rc = header_field(h, path, vflow_voxel_trim(t),
+                              vflow_voxel_trim(colon + 2), err);
         if (rc != 0)
             return rc;
     }
@@ -297,44 +282,6 @@ static void affine_ras(const nrrd_header *h, double a[4][4])
     }
 }
 
-static int data_gzip(FILE *f, const char *file, void *buf, size_t nbytes,
-                     vflow_error *err)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 32) != Z_OK)
-        return vflow_error_set(err, VFLOW_ENOMEM, "zlib init failed");
-    unsigned char in[1 << 16];
-    size_t done = 0;
-    int zr = Z_OK, rc = 0;
-    while (zr != Z_STREAM_END && done < nbytes) {
-        if (zs.avail_in == 0) {
-            size_t got = fread(in, 1, sizeof in, f);
-            if (got == 0)
-                break;
-            zs.next_in = in;
-            zs.avail_in = (uInt)got;
-        }
-        size_t chunk = nbytes - done > (1u << 30) ? (1u << 30) : nbytes - done;
-        zs.next_out = (unsigned char *)buf + done;
-        zs.avail_out = (uInt)chunk;
-        zr = inflate(&zs, Z_NO_FLUSH);
-        done += chunk - zs.avail_out;
-        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-            rc = vflow_error_set(err, VFLOW_EFORMAT, "'%s': corrupt gzip "
-                                 "data (zlib: %s)", file,
-                                 zs.msg ? zs.msg : "error");
-            break;
-        }
-    }
-    inflateEnd(&zs);
-    if (rc == 0 && done != nbytes)
-        rc = vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: %zu "
-                             "bytes of voxel data expected, %zu decompressed",
-                             file, nbytes, done);
-    return rc;
-}
-
 /* Positions `f` at the raw data: line skip, then byte skip (-1: tail). */
 static int raw_seek(FILE *f, const nrrd_header *h, size_t nbytes)
 {
@@ -362,82 +309,15 @@ static FILE *data_open(const nrrd_header *h, const char *path, FILE *hdr,
         snprintf(file, size, "%s", path);
         return hdr;
     }
-    const char *slash = strrchr(path, '/');
-    if (h->data_file[0] == '/' || slash == NULL)
-        snprintf(file, size, "%s", h->data_file);
-    else
-        snprintf(file, size, "%.*s/%s", (int)(slash - path), path,
-                 h->data_file);
-    FILE *f = fopen(file, "rb");
-    if (f == NULL)
-        vflow_error_set(err, VFLOW_ENOENT, "cannot open '%s' (data of '%s'): "
-                        "%s", file, path, strerror(errno));
-    return f;
+    return vflow_voxel_open_detached(path, h->data_file, file, size, err);
 }
 
-static void swap_bytes(void *data, size_t n, size_t size)
-{
-    unsigned char *p = data;
-    for (size_t i = 0; i < n; i++, p += size)
-        for (size_t a = 0, b = size - 1; a < b; a++, b--) {
-            unsigned char t = p[a];
-            p[a] = p[b];
-            p[b] = t;
-        }
-}
-
-/* Deflate cannot exceed about 1032:1 (RFC 1951), so a header claiming
- * more voxel bytes than the file can hold is refused before allocating. */
-static int data_available(FILE *f, const char *file, bool compressed,
-                          size_t nbytes, vflow_error *err)
-{
-    struct stat st;
-    long pos = ftell(f);
-    if (fstat(fileno(f), &st) != 0 || pos < 0)
-        return vflow_error_set(err, VFLOW_EIO, "cannot stat '%s'", file);
-    uint64_t left = st.st_size > pos ? (uint64_t)(st.st_size - pos) : 0;
-    if (!compressed && left < nbytes)
-        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: %zu "
-                               "bytes of voxel data expected, %llu present",
-                               file, nbytes, (unsigned long long)left);
-    if (compressed && nbytes / 1032u > left + 1024)
-        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated or its "
-                               "header is corrupt: %zu bytes of voxel data "
-                               "cannot come from %llu compressed bytes", file,
-                               nbytes, (unsigned long long)left);
-    return 0;
-}
-
-/* Voxel bytes of the grid, 0 when the size overflows. */
-static size_t grid_bytes(const size_t dims[3], size_t esize)
-{
-    size_t n = esize;
-    for (int a = 0; a < 3; a++) {
-        if (dims[a] != 0 && n > SIZE_MAX / dims[a])
-            return 0;
-        n *= dims[a];
-    }
-    return n;
-}
-
-static int data_fill(const nrrd_header *h, FILE *f, const char *file,
-                     void *buf, size_t nbytes, vflow_error *err)
-{
-    if (h->gzip)
-        return data_gzip(f, file, buf, nbytes, err);
-    size_t got = fread(buf, 1, nbytes, f);
-    if (got != nbytes)
-        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: %zu "
-                               "bytes of voxel data expected, %zu present",
-                               file, nbytes, got);
-    return 0;
-}
-
+/* Reads the voxel data the header describes into a new volume. */
 static int volume_read(const nrrd_header *h, const char *path, FILE *hdr,
                        vflow_volume **out, vflow_error *err)
 {
-    size_t esize = vflow_dtype_size(h->dtype);
-    size_t nbytes = grid_bytes(h->sizes, esize);
+    size_t nbytes = vflow_voxel_grid_bytes(h->sizes,
+                                           vflow_dtype_size(h->dtype));
     if (nbytes == 0)
         return vflow_error_set(err, VFLOW_EFORMAT, "'%s': grid too large",
                                path);
@@ -449,50 +329,30 @@ static int volume_read(const nrrd_header *h, const char *path, FILE *hdr,
     if (!h->gzip && raw_seek(f, h, nbytes) != 0)
         rc = vflow_error_set(err, VFLOW_EFORMAT, "'%s' is truncated: cannot "
                              "skip to the voxel data", file);
+    vflow_voxel_block b = {.dims = {h->sizes[0], h->sizes[1], h->sizes[2]},
+                           .dtype = h->dtype,
+                           .compressed = h->gzip,
+                           .compressed_size = -1,
+                           .stream_name = "gzip",
+                           .big_endian = h->big_endian};
+    affine_ras(h, b.affine);
     if (rc == 0)
-        rc = data_available(f, file, h->gzip, nbytes, err);
-    vflow_volume *vol = NULL;
-    if (rc == 0) {
-        double a[4][4];
-        affine_ras(h, a);
-        vol = vflow_volume_create(h->sizes, h->dtype, a, err);
-        if (vol == NULL)
-            rc = vflow_error_prefix(err, "'%s': ", path);
-    }
-    if (rc == 0)
-        rc = data_fill(h, f, file, vol->data, nbytes, err);
+        rc = vflow_voxel_block_read(&b, f, file, path, out, err);
     if (f != hdr)
         fclose(f);
-    if (rc != 0) {
-        vflow_object_release(vol != NULL ? &vol->base : NULL);
-        return rc;
-    }
-    const uint16_t probe = 1;
-    bool host_big = *(const unsigned char *)&probe == 0;
-    if (h->big_endian != host_big && esize > 1)
-        swap_bytes(vol->data, vflow_volume_voxel_count(vol), esize);
-    snprintf(vol->source, sizeof vol->source, "%s", path);
-    *out = vol;
-    return 0;
+    return rc;
 }
 
 int vflow_nrrd_read(const char *path, vflow_volume **out, vflow_error *err)
 {
     *out = NULL;
-    struct stat st;
-    if (path == NULL || stat(path, &st) != 0)
-        return vflow_error_set(err, VFLOW_ENOENT, "cannot open '%s': %s",
-                               path ? path : "(null)", strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return vflow_error_set(err, VFLOW_EFORMAT, "'%s' is a directory",
-                               path);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return vflow_error_set(err, VFLOW_ENOENT, "cannot open '%s': %s",
-                               path, strerror(errno));
+    FILE *f = NULL;
+    int rc = vflow_voxel_header_open(path, &f, err);
+    if (rc != 0)
+        return rc;
     nrrd_header h;
     memset(&h, 0, sizeof h);
-    int rc = header_read(f, path, &h, err);
+    rc = header_read(f, path, &h, err);
     if (rc == 0)
         rc = header_check(&h, path, err);
     if (rc == 0)
