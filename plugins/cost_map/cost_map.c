@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cost_map.h"
+#include "hessian.h"
 #include "vflow/volume.h"
 
 /* ------------------------------------------------------ intensity prior */
@@ -218,63 +219,11 @@ typedef struct cost_job {
 #define COST_HOT
 #endif
 
-/* exp(x) for x <= 0, float, branch-free (relative error < 2e-7); the
- * per-voxel loops vectorise with it, unlike libm's expf. */
-static inline float exp_neg(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    float t = x * 1.44269504f - 0.5f;
-    /* round(x log2 e) for x <= 0; the clamp lets GCC vectorise the
-     * conversion (it otherwise guards possibly out-of-range values). */
-    int32_t n = (int32_t)(t < 0.0f ? t : 0.0f);
-    float fn = (float)n;
-    float r = x - fn * 0.693145751953125f - fn * 1.428606765330187e-06f;
-    float e = 1.0f / 720.0f;
-    e = e * r + 1.0f / 120.0f;
-    e = e * r + 1.0f / 24.0f;
-    e = e * r + 1.0f / 6.0f;
-    e = e * r + 0.5f;
-    e = e * r + 1.0f;
-    e = e * r + 1.0f;
-    uint32_t bits = (uint32_t)(n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return e * scale;
-}
-
-/* exp(x) for |x| <= 87 as exp_neg or its reciprocal. */
+/* exp(x) for |x| <= 87 as vflow_exp_neg (hessian.h) or its reciprocal. */
 static inline float fast_exp(float x)
 {
-    float e = exp_neg(-fabsf(x));
+    float e = vflow_exp_neg(-fabsf(x));
     return x > 0.0f ? 1.0f / e : e;
-}
-
-/* Intensity row (j, k) as float. */
-static void intensity_row(const vflow_volume *in, size_t j, size_t k,
-                          float *out)
-{
-    size_t nx = in->dims[0], base = nx * (j + in->dims[1] * k);
-#define ROW_CASE(T)                                                           \
-    {                                                                         \
-        const T *s = (const T *)in->data + base;                             \
-        for (size_t i = 0; i < nx; i++)                                       \
-            out[i] = (float)s[i];                                             \
-    }                                                                         \
-    break
-    switch (in->dtype) {
-    case VFLOW_DTYPE_U8: ROW_CASE(uint8_t);
-    case VFLOW_DTYPE_I8: ROW_CASE(int8_t);
-    case VFLOW_DTYPE_I16: ROW_CASE(int16_t);
-    case VFLOW_DTYPE_U16: ROW_CASE(uint16_t);
-    case VFLOW_DTYPE_I32: ROW_CASE(int32_t);
-    case VFLOW_DTYPE_U32: ROW_CASE(uint32_t);
-    case VFLOW_DTYPE_F32: ROW_CASE(float);
-    case VFLOW_DTYPE_F64: ROW_CASE(double);
-    default:
-        for (size_t i = 0; i < nx; i++)
-            out[i] = 0.0f;
-    }
-#undef ROW_CASE
 }
 
 /* F for one row (restrict parameters so the loop vectorises). */
@@ -345,7 +294,7 @@ static void cost_slices(void *user, size_t begin, size_t end, unsigned worker)
             speed_row(out, (const float *)j->v->data + g, nx, (int)p->form,
                       gain, (float)p->eps, (float)p->p, (float)j->vscale);
             if (prior) {
-                intensity_row(j->in, y, k, irow);
+                vflow_volume_row_f32(j->in, 0, nx, y, k, irow);
                 prior_row(out, irow, nx, (float)win->lo, (float)win->hi,
                           inv_s, (float)p->floor, win->ct,
                           (float)win->calcium, (float)p->calcium_penalty);

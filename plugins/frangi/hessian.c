@@ -329,32 +329,6 @@ int vflow_box_from_points(const vflow_volume *vol, const vflow_points *pts,
     return 0;
 }
 
-void vflow_volume_row_f32(const vflow_volume *vol, size_t i0, size_t i1,
-                          size_t j, size_t k, float *out)
-{
-    size_t base = vflow_volume_index(vol, i0, j, k), n = i1 - i0;
-#define ROW_CASE(T)                                                           \
-    {                                                                         \
-        const T *s = (const T *)vol->data + base;                            \
-        for (size_t i = 0; i < n; i++)                                        \
-            out[i] = (float)s[i];                                             \
-    }                                                                         \
-    break
-    switch (vol->dtype) {
-    case VFLOW_DTYPE_U8: ROW_CASE(uint8_t);
-    case VFLOW_DTYPE_I8: ROW_CASE(int8_t);
-    case VFLOW_DTYPE_I16: ROW_CASE(int16_t);
-    case VFLOW_DTYPE_U16: ROW_CASE(uint16_t);
-    case VFLOW_DTYPE_I32: ROW_CASE(int32_t);
-    case VFLOW_DTYPE_U32: ROW_CASE(uint32_t);
-    case VFLOW_DTYPE_F32: ROW_CASE(float);
-    case VFLOW_DTYPE_F64: ROW_CASE(double);
-    default:
-        memset(out, 0, n * sizeof *out);
-    }
-#undef ROW_CASE
-}
-
 /* Allocates the two f32 outputs on vol's grid (zeroed). */
 int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
                                   vflow_volume **sc, vflow_error *err)

@@ -9,9 +9,11 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "vflow/plugin.h"
 #include "vflow/types.h"
+#include "vflow/volume.h"
 
 /* Hot loops get AVX-512 and AVX2/FMA clones picked at load time on x86-64
  * (GCC function multi-versioning); other targets and sanitizer builds use
@@ -258,9 +260,34 @@ unsigned vflow_hessian_workers(vflow_ctx *ctx);
 int vflow_hessian_parallel(vflow_ctx *ctx, size_t n, size_t grain,
                            vflow_job_fn fn, void *user);
 
-/* Reads voxel row (j, k) for i in [i0, i1) as float into out. */
-void vflow_volume_row_f32(const vflow_volume *vol, size_t i0, size_t i1,
-                          size_t j, size_t k, float *out);
+/* Reads voxel row (j, k) for i in [i0, i1) as float into out (inline: the
+ * cost_map module uses it too without linking hessian.c). */
+static inline void vflow_volume_row_f32(const vflow_volume *vol, size_t i0,
+                                        size_t i1, size_t j, size_t k,
+                                        float *out)
+{
+    size_t base = vflow_volume_index(vol, i0, j, k), n = i1 - i0;
+#define ROW_CASE(T)                                                           \
+    {                                                                         \
+        const T *s = (const T *)vol->data + base;                            \
+        for (size_t i = 0; i < n; i++)                                        \
+            out[i] = (float)s[i];                                             \
+    }                                                                         \
+    break
+    switch (vol->dtype) {
+    case VFLOW_DTYPE_U8: ROW_CASE(uint8_t);
+    case VFLOW_DTYPE_I8: ROW_CASE(int8_t);
+    case VFLOW_DTYPE_I16: ROW_CASE(int16_t);
+    case VFLOW_DTYPE_U16: ROW_CASE(uint16_t);
+    case VFLOW_DTYPE_I32: ROW_CASE(int32_t);
+    case VFLOW_DTYPE_U32: ROW_CASE(uint32_t);
+    case VFLOW_DTYPE_F32: ROW_CASE(float);
+    case VFLOW_DTYPE_F64: ROW_CASE(double);
+    default:
+        memset(out, 0, n * sizeof *out);
+    }
+#undef ROW_CASE
+}
 
 /*
  * Creates the two outputs shared by the vesselness stages: f32 volumes on
