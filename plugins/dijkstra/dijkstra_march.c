@@ -4,8 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "fmm.h"
-#include "heap.h"
+#include "march_front.h"
 #include "vflow/volume.h"
 
 /* One of the 26 neighbour offsets with its length in mm. */
@@ -111,47 +110,14 @@ int vflow_dijkstra_march(const vflow_volume *speed, float *T,
                      (x0[2] - start->xyz[2]) * (x0[2] - start->xyz[2]));
     T[s] = (float)(dd / F[s]);
     rc = vflow_heap_push_or_decrease(&h, (uint32_t)s, T[s]);
-    size_t frozen = 0, iter = 0;
-    bool reached = false;
-    double t_stop = INFINITY;
-    while (rc == 0 && h.count > 0) {
-        if (reached && (double)h.items[0].key > t_stop)
-            break;
-        if ((++iter & 0xffff) == 0 && p->cancelled != NULL &&
-            p->cancelled(p->cancel_user)) {
-            rc = VFLOW_ECANCELED;
-            break;
-        }
-        vflow_heap_item it = vflow_heap_pop(&h);
-        size_t v = it.voxel;
-        frozen++;
-        if (target != NULL && v == target->voxel && !reached) {
-            reached = true;
-            if (p->stop_at_target)
-                t_stop = vflow_march_stop_time(speed, F, v, it.key,
-                                               p->beyond_factor);
-        }
+    vflow_march_front m = vflow_march_front_start(speed, target, p);
+    size_t v;
+    while (rc == 0 && vflow_march_front_pop(&m, &h, &v, &rc)) {
         size_t c[3] = {v % g.n[0], (v / g.n[0]) % g.n[1], v / (g.n[0] * g.n[1])};
         rc = dij_relax(&g, &h, v, c);
     }
-    stats->frozen = frozen;
-    stats->visited = frozen + h.count;
-    stats->seconds = vflow_march_now() - t0;
-    stats->target_time = target != NULL ? (double)T[target->voxel] : NAN;
+    vflow_march_stats_fill(stats, &m, h.count, t0, T);
     vflow_heap_free(&h);
     free(pos);
-    if (rc == VFLOW_ENOMEM)
-        return vflow_error_set(err, rc, "out of memory in the priority queue");
-    if (rc == VFLOW_ECANCELED)
-        return vflow_error_set(err, rc, "cancelled");
-    if (target != NULL && !reached)
-        return vflow_error_set(err, VFLOW_EUNREACHABLE,
-                               "end point (%.2f, %.2f, %.2f) mm cannot be "
-                               "reached from the start point (%.2f, %.2f, "
-                               "%.2f) mm: the front died out after %zu "
-                               "voxels (they lie in separate components of "
-                               "the speed volume)", target->xyz[0],
-                               target->xyz[1], target->xyz[2], start->xyz[0],
-                               start->xyz[1], start->xyz[2], frozen);
-    return 0;
+    return vflow_march_result(rc, &m, start, "priority queue", err);
 }

@@ -4,8 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "fmm.h"
-#include "heap.h"
+#include "march_front.h"
 #include "vflow/volume.h"
 
 /* Radius (voxels) of the ball around the start initialised with exact
@@ -259,56 +258,22 @@ int vflow_fmm_march(const vflow_volume *speed, float *T,
                                "march state (%zu voxels)", n);
     vflow_heap h;
     vflow_heap_init(&h, g.pos);
-    size_t frozen = 0, iter = 0;
-    rc = fmm_init_ball(&g, &h, speed, start, &frozen);
-    bool reached = false;
-    double t_stop = INFINITY;
-    if (rc == 0 && target != NULL && g.pos[target->voxel] == VFLOW_HEAP_FROZEN) {
-        reached = true; /* the target lies in the initial ball */
-        if (p->stop_at_target)
-            t_stop = vflow_march_stop_time(speed, g.F, target->voxel,
-                                           T[target->voxel], p->beyond_factor);
-    }
-    while (rc == 0 && h.count > 0) {
-        if (reached && (double)h.items[0].key > t_stop)
-            break;
-        if ((++iter & 0xffff) == 0 && p->cancelled != NULL &&
-            p->cancelled(p->cancel_user)) {
-            rc = VFLOW_ECANCELED;
-            break;
-        }
-        vflow_heap_item it = vflow_heap_pop(&h);
-        size_t v = it.voxel;
-        frozen++;
-        if (target != NULL && v == target->voxel && !reached) {
-            reached = true;
-            if (p->stop_at_target)
-                t_stop = vflow_march_stop_time(speed, g.F, v, it.key,
-                                               p->beyond_factor);
-        }
+    vflow_march_front m = vflow_march_front_start(speed, target, p);
+    size_t ball = 0; /* voxels the initial ball freezes */
+    rc = fmm_init_ball(&g, &h, speed, start, &ball);
+    m.frozen = ball;
+    if (rc == 0 && target != NULL && g.pos[target->voxel] == VFLOW_HEAP_FROZEN)
+        /* the target lies in the initial ball */
+        vflow_march_front_reach(&m, target->voxel, T[target->voxel]);
+    size_t v;
+    while (rc == 0 && vflow_march_front_pop(&m, &h, &v, &rc)) {
         size_t c[3] = {v % g.n[0], (v / g.n[0]) % g.n[1], v / g.stride[2]};
         rc = fmm_update_neighbours(&g, &h, v, c);
     }
     if (target != NULL && g.pos[target->voxel] == VFLOW_HEAP_FROZEN)
-        reached = true;
-    stats->frozen = frozen;
-    stats->visited = frozen + h.count;
-    stats->seconds = vflow_march_now() - t0;
-    stats->target_time = target != NULL ? (double)T[target->voxel] : NAN;
+        m.reached = true;
+    vflow_march_stats_fill(stats, &m, h.count, t0, T);
     vflow_heap_free(&h);
     free(g.pos);
-    if (rc == VFLOW_ENOMEM)
-        return vflow_error_set(err, rc, "out of memory in the narrow band");
-    if (rc == VFLOW_ECANCELED)
-        return vflow_error_set(err, rc, "cancelled");
-    if (target != NULL && !reached)
-        return vflow_error_set(err, VFLOW_EUNREACHABLE,
-                               "end point (%.2f, %.2f, %.2f) mm cannot be "
-                               "reached from the start point (%.2f, %.2f, "
-                               "%.2f) mm: the front died out after %zu "
-                               "voxels (they lie in separate components of "
-                               "the speed volume)", target->xyz[0],
-                               target->xyz[1], target->xyz[2], start->xyz[0],
-                               start->xyz[1], start->xyz[2], frozen);
-    return 0;
+    return vflow_march_result(rc, &m, start, "narrow band", err);
 }

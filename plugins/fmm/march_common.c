@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "fmm.h"
+#include "march_front.h"
 
 double vflow_march_now(void)
 {
@@ -62,4 +62,36 @@ void vflow_march_advise_huge(void *p, size_t bytes)
     (void)p;
     (void)bytes;
 #endif
+}
+
+void vflow_march_stats_fill(vflow_march_stats *stats,
+                            const vflow_march_front *m, size_t trial,
+                            double t0, const float *T)
+{
+    stats->frozen = m->frozen;
+    stats->visited = m->frozen + trial;
+    stats->seconds = vflow_march_now() - t0;
+    stats->target_time = m->target != NULL ? (double)T[m->target->voxel]
+                                           : NAN;
+}
+
+int vflow_march_result(int rc, const vflow_march_front *m,
+                       const vflow_seed_point *start, const char *queue,
+                       vflow_error *err)
+{
+    const vflow_seed_point *target = m->target;
+    if (rc == VFLOW_ENOMEM)
+        return vflow_error_set(err, rc, "out of memory in the %s", queue);
+    if (rc == VFLOW_ECANCELED)
+        return vflow_error_set(err, rc, "cancelled");
+    if (target != NULL && !m->reached)
+        return vflow_error_set(err, VFLOW_EUNREACHABLE,
+                               "end point (%.2f, %.2f, %.2f) mm cannot be "
+                               "reached from the start point (%.2f, %.2f, "
+                               "%.2f) mm: the front died out after %zu "
+                               "voxels (they lie in separate components of "
+                               "the speed volume)", target->xyz[0],
+                               target->xyz[1], target->xyz[2], start->xyz[0],
+                               start->xyz[1], start->xyz[2], m->frozen);
+    return 0;
 }
