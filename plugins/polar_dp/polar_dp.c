@@ -14,6 +14,7 @@ typedef struct pdp_priv {
     double calcium_margin_mm;
     bool blur_correction;
     double psf_sigma_mm;
+    double wall_hu;
 } pdp_priv;
 
 static int pdp_run(void *priv, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
@@ -22,7 +23,8 @@ static int pdp_run(void *priv, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
     vflow_pdp_params p = {pv->max_step_mm, pv->min_wall_mm, pv->min_radius_mm,
                           pv->smooth_mm, pv->step_penalty, pv->calcium,
                           pv->calcium_hu, pv->calcium_margin_mm,
-                          pv->blur_correction, pv->psf_sigma_mm, false};
+                          pv->blur_correction, pv->psf_sigma_mm, false,
+                          pv->wall_hu};
     vflow_contours *c = NULL;
     vflow_pdp_info info;
     int rc = vflow_pdp_segment(ctx, vflow_io_sections(io, "polar"),
@@ -87,6 +89,11 @@ static const vflow_param_desc params[] = {
     {"psf_sigma_mm", VFLOW_PARAM_FLOAT, offsetof(pdp_priv, psf_sigma_mm), "0",
      VFLOW_UNBOUNDED, NULL,
      "scanner blur sigma, mm; <= 0: estimated from the data", false},
+    {"wall_hu", VFLOW_PARAM_FLOAT, offsetof(pdp_priv, wall_hu), "50",
+     -2000.0, 3000.0, NULL,
+     "CT only: HU of a vessel wall too thin to show its own level (soft "
+     "tissue); <= -1000: wall/lumen contrast ratio estimated from the data",
+     false},
 };
 
 const vflow_stage_desc vflow_stage_polar_dp = {

@@ -28,6 +28,9 @@ typedef struct vflow_pdp_params {
     double psf_sigma_mm;   /* <= 0: estimated from the data */
     bool lumen_only;       /* skip the outer wall (outer = lumen + min wall);
                               for intermediate refinement passes */
+    double wall_hu;        /* CT: level of a wall too thin to measure its
+                              own level, HU; <= -1000: estimated from the
+                              data (always so for non-CT images) */
 } vflow_pdp_params;
 
 void vflow_pdp_params_default(vflow_pdp_params *p);

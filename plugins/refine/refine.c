@@ -20,6 +20,7 @@ typedef struct refine_priv {
     double calcium_hu;
     bool blur_correction;
     double psf_sigma_mm;
+    double wall_hu;
 } refine_priv;
 
 static void priv_to_params(const refine_priv *pv, vflow_refine_params *p)
@@ -41,6 +42,7 @@ static void priv_to_params(const refine_priv *pv, vflow_refine_params *p)
     p->pdp.calcium_hu = pv->calcium_hu;
     p->pdp.blur_correction = pv->blur_correction;
     p->pdp.psf_sigma_mm = pv->psf_sigma_mm;
+    p->pdp.wall_hu = pv->wall_hu;
 }
 
 static int refine_stage_run(void *priv, vflow_ctx *ctx, vflow_io *io,
@@ -121,6 +123,10 @@ static const vflow_param_desc params[] = {
      "blurred-disk model correction of the radii", false},
     F("psf_sigma_mm", psf_sigma_mm, "0", 1.0, 0.0,
       "scanner blur sigma, mm; <= 0: estimated from the data"),
+    {"wall_hu", VFLOW_PARAM_FLOAT, offsetof(refine_priv, wall_hu), "50",
+     -2000.0, 3000.0, NULL,
+     "CT only: HU of a vessel wall too thin to show its own level; <= -1000: "
+     "estimated from the data", false},
 };
 
 const vflow_stage_desc vflow_stage_refine = {
