@@ -213,20 +213,6 @@ static int frangi_scale(vflow_ctx *ctx, frangi_run *r, double sigma,
     return vflow_hessian_parallel(ctx, rows, 64, frangi_fold, r);
 }
 
-static void write_scale(const frangi_run *r, vflow_volume *scale,
-                        const double *sigma_mm)
-{
-    float *sc = scale->data;
-    for (size_t k = r->box.lo[2]; k < r->box.hi[2]; k++)
-        for (size_t y = r->box.lo[1]; y < r->box.hi[1]; y++) {
-            size_t g = vflow_volume_index(r->vol, 0, y, k);
-            for (size_t x = r->box.lo[0]; x < r->box.hi[0]; x++)
-                sc[g + x] = r->v[g + x] > 0.0f
-                                ? (float)sigma_mm[r->best[g + x]]
-                                : 0.0f;
-        }
-}
-
 int vflow_frangi_compute(vflow_ctx *ctx, const vflow_volume *vol,
                          const vflow_box *box, const double *sigma_mm,
                          size_t n_sigma, const vflow_frangi_params *p,
@@ -269,7 +255,8 @@ int vflow_frangi_compute(vflow_ctx *ctx, const vflow_volume *vol,
             vflow_progress(ctx, (double)(s + 1) / (double)n_sigma);
     }
     if (rc == 0 && scale != NULL)
-        write_scale(&r, scale, sigma_mm);
+        vflow_vesselness_write_scale(vol, &r.box, r.v, r.best, sigma_mm,
+                                     scale);
 done:
     free(own);
     free(r.best);
@@ -286,33 +273,7 @@ typedef struct frangi_priv {
     double roi_pad_mm;
 } frangi_priv;
 
-/* The scales: an optional `scales` table (column sigma_mm, e.g. from an
- * estimator stage) wins; then, with auto_scales, the radius measured at
- * the roi points; else the parameter. */
-static int pick_scales(const frangi_priv *fp, vflow_ctx *ctx, vflow_io *io,
-                       const vflow_volume *vol, double *sig, size_t *n,
-                       vflow_error *err)
-{
-    vflow_table *t = vflow_io_table(io, "scales");
-    if (t != NULL) {
-        const double *col = vflow_table_column(t, "sigma_mm");
-        if (col == NULL || t->n_rows == 0 || t->n_rows > VFLOW_FLOAT_LIST_MAX)
-            return vflow_error_set(err, VFLOW_EINVAL,
-                                   "input 'scales' needs a column 'sigma_mm' "
-                                   "with 1 to %d rows",
-                                   VFLOW_FLOAT_LIST_MAX);
-        *n = t->n_rows;
-        memcpy(sig, col, *n * sizeof *sig);
-        return 0;
-    }
-    if (fp->auto_scales)
-        return vflow_auto_scales(ctx, vol, vflow_io_points(io, "roi"), sig, n,
-                                 err);
-    *n = fp->scales_mm.count;
-    memcpy(sig, fp->scales_mm.values, *n * sizeof *sig);
-    return 0;
-}
-
+/* Frangi over the scales and box the inputs give; publishes both maps. */
 static int frangi_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
                             vflow_error *err)
 {
@@ -322,13 +283,11 @@ static int frangi_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
     double sig[VFLOW_FLOAT_LIST_MAX];
     size_t n_sig = 0;
     vflow_box box;
-    int rc = pick_scales(fp, ctx, io, vol, sig, &n_sig, err);
+    int rc = vflow_vesselness_pick_scales(ctx, io, vol, &fp->scales_mm,
+                                          fp->auto_scales, sig, &n_sig, err);
     if (rc < 0)
         return rc;
-    if (roi != NULL)
-        rc = vflow_box_from_points(vol, roi, fp->roi_pad_mm, &box, err);
-    else
-        vflow_box_full(vol, &box);
+    rc = vflow_vesselness_box(vol, roi, fp->roi_pad_mm, &box, err);
     if (rc < 0)
         return rc;
     vflow_volume *v = NULL, *sc = NULL;
@@ -337,14 +296,7 @@ static int frangi_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
         return rc;
     vflow_frangi_params p = {fp->alpha, fp->beta, fp->c, fp->bright};
     rc = vflow_frangi_compute(ctx, vol, &box, sig, n_sig, &p, v, sc, err);
-    if (rc < 0) {
-        vflow_object_release(&v->base);
-        vflow_object_release(&sc->base);
-        return rc;
-    }
-    rc = vflow_io_set_output(io, "vesselness", &v->base);
-    int rc2 = vflow_io_set_output(io, "scale", &sc->base);
-    return rc < 0 ? rc : rc2;
+    return vflow_vesselness_publish(io, rc, v, sc);
 }
 
 static const vflow_port_desc frangi_inputs[] = {

@@ -346,6 +346,70 @@ int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
     return 0;
 }
 
+int vflow_vesselness_pick_scales(vflow_ctx *ctx, vflow_io *io,
+                                 const vflow_volume *vol,
+                                 const vflow_float_list *list,
+                                 bool auto_scales, double *sig, size_t *n,
+                                 vflow_error *err)
+{
+    vflow_table *t = vflow_io_table(io, "scales");
+    if (t != NULL) {
+        const double *col = vflow_table_column(t, "sigma_mm");
+        if (col == NULL || t->n_rows == 0 || t->n_rows > VFLOW_FLOAT_LIST_MAX)
+            return vflow_error_set(err, VFLOW_EINVAL,
+                                   "input 'scales' needs a column 'sigma_mm' "
+                                   "with 1 to %d rows",
+                                   VFLOW_FLOAT_LIST_MAX);
+        *n = t->n_rows;
+        memcpy(sig, col, *n * sizeof *sig);
+        return 0;
+    }
+    if (auto_scales)
+        return vflow_auto_scales(ctx, vol, vflow_io_points(io, "roi"), sig, n,
+                                 err);
+    *n = list->count;
+    memcpy(sig, list->values, *n * sizeof *sig);
+    return 0;
+}
+
+int vflow_vesselness_box(const vflow_volume *vol, const vflow_points *roi,
+                         double pad_mm, vflow_box *box, vflow_error *err)
+{
+    if (roi != NULL)
+        return vflow_box_from_points(vol, roi, pad_mm, box, err);
+    vflow_box_full(vol, box);
+    return 0;
+}
+
+void vflow_vesselness_write_scale(const vflow_volume *vol,
+                                  const vflow_box *box, const float *v,
+                                  const uint8_t *best,
+                                  const double *sigma_mm,
+                                  vflow_volume *scale)
+{
+    float *sc = scale->data;
+    for (size_t k = box->lo[2]; k < box->hi[2]; k++)
+        for (size_t y = box->lo[1]; y < box->hi[1]; y++) {
+            size_t g = vflow_volume_index(vol, 0, y, k);
+            for (size_t x = box->lo[0]; x < box->hi[0]; x++)
+                sc[g + x] = v[g + x] > 0.0f ? (float)sigma_mm[best[g + x]]
+                                            : 0.0f;
+        }
+}
+
+int vflow_vesselness_publish(vflow_io *io, int rc, vflow_volume *v,
+                             vflow_volume *sc)
+{
+    if (rc < 0) {
+        vflow_object_release(&v->base);
+        vflow_object_release(&sc->base);
+        return rc;
+    }
+    rc = vflow_io_set_output(io, "vesselness", &v->base);
+    int rc2 = vflow_io_set_output(io, "scale", &sc->base);
+    return rc < 0 ? rc : rc2;
+}
+
 unsigned vflow_hessian_workers(vflow_ctx *ctx)
 {
     return ctx != NULL ? vflow_threads(ctx) : 1u;

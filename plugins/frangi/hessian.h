@@ -296,6 +296,32 @@ static inline void vflow_volume_row_f32(const vflow_volume *vol, size_t i0,
 int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
                                   vflow_volume **sc, vflow_error *err);
 
+/* The sigmas (mm) of a vesselness stage: the optional "scales" table input
+ * (column sigma_mm) wins; then, with auto_scales, the radius measured at
+ * the "roi" points; else `list`. */
+int vflow_vesselness_pick_scales(vflow_ctx *ctx, vflow_io *io,
+                                 const vflow_volume *vol,
+                                 const vflow_float_list *list,
+                                 bool auto_scales, double *sig, size_t *n,
+                                 vflow_error *err);
+
+/* The box around `roi` padded by pad_mm, or the whole image without roi. */
+int vflow_vesselness_box(const vflow_volume *vol, const vflow_points *roi,
+                         double pad_mm, vflow_box *box, vflow_error *err);
+
+/* Writes, inside `box`, the sigma (mm) of the best scale where v > 0 and
+ * 0 elsewhere. */
+void vflow_vesselness_write_scale(const vflow_volume *vol,
+                                  const vflow_box *box, const float *v,
+                                  const uint8_t *best,
+                                  const double *sigma_mm,
+                                  vflow_volume *scale);
+
+/* Publishes v and sc as "vesselness" and "scale" when the computation
+ * returned rc >= 0; releases both otherwise. Returns the first error. */
+int vflow_vesselness_publish(vflow_io *io, int rc, vflow_volume *v,
+                             vflow_volume *sc);
+
 /*
  * Vessel radius at the given points from the data (for scales chosen from
  * the data, issue 7): at each point inside the image, lumen = median of the

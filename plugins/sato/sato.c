@@ -163,20 +163,6 @@ static void normalise(line_run *r, float mx)
         }
 }
 
-static void write_scale(const line_run *r, vflow_volume *scale,
-                        const double *sigma_mm)
-{
-    float *sc = scale->data;
-    for (size_t k = r->box.lo[2]; k < r->box.hi[2]; k++)
-        for (size_t y = r->box.lo[1]; y < r->box.hi[1]; y++) {
-            size_t g = vflow_volume_index(r->vol, 0, y, k);
-            for (size_t x = r->box.lo[0]; x < r->box.hi[0]; x++)
-                sc[g + x] = r->v[g + x] > 0.0f
-                                ? (float)sigma_mm[r->best[g + x]]
-                                : 0.0f;
-        }
-}
-
 static float workers_max(const line_run *r, unsigned nw)
 {
     float mx = 0.0f;
@@ -246,7 +232,8 @@ int vflow_line_compute(vflow_ctx *ctx, const vflow_volume *vol,
     if (rc == 0 && p->measure == VFLOW_LINE_SATO)
         normalise(&r, workers_max(&r, nw));
     if (rc == 0 && scale != NULL)
-        write_scale(&r, scale, sigma_mm);
+        vflow_vesselness_write_scale(vol, &r.box, r.v, r.best, sigma_mm,
+                                     scale);
     free(own);
     free(r.best);
     free(r.worker_max);
@@ -262,35 +249,20 @@ typedef struct line_priv {
     double roi_pad_mm;
 } line_priv;
 
+/* Measure m over the scales and box the inputs give; publishes both maps. */
 static int line_run_stage(const line_priv *lp, vflow_line_measure m,
                           vflow_io *io, vflow_ctx *ctx, vflow_error *err)
 {
     const vflow_volume *vol = vflow_io_volume(io, "volume");
     const vflow_points *roi = vflow_io_points(io, "roi");
-    const vflow_table *t = vflow_io_table(io, "scales");
     double sig[VFLOW_FLOAT_LIST_MAX];
-    size_t n_sig = lp->scales_mm.count;
-    memcpy(sig, lp->scales_mm.values, sizeof sig);
-    if (t != NULL) {
-        const double *col = vflow_table_column(t, "sigma_mm");
-        if (col == NULL || t->n_rows == 0 || t->n_rows > VFLOW_FLOAT_LIST_MAX)
-            return vflow_error_set(err, VFLOW_EINVAL,
-                                   "input 'scales' needs a column "
-                                   "'sigma_mm' with 1 to %d rows",
-                                   VFLOW_FLOAT_LIST_MAX);
-        n_sig = t->n_rows;
-        memcpy(sig, col, n_sig * sizeof *sig);
-    } else if (lp->auto_scales) {
-        int rc = vflow_auto_scales(ctx, vol, roi, sig, &n_sig, err);
-        if (rc < 0)
-            return rc;
-    }
+    size_t n_sig = 0;
     vflow_box box;
-    int rc = 0;
-    if (roi != NULL)
-        rc = vflow_box_from_points(vol, roi, lp->roi_pad_mm, &box, err);
-    else
-        vflow_box_full(vol, &box);
+    int rc = vflow_vesselness_pick_scales(ctx, io, vol, &lp->scales_mm,
+                                          lp->auto_scales, sig, &n_sig, err);
+    if (rc < 0)
+        return rc;
+    rc = vflow_vesselness_box(vol, roi, lp->roi_pad_mm, &box, err);
     if (rc < 0)
         return rc;
     vflow_volume *v = NULL, *sc = NULL;
@@ -299,14 +271,7 @@ static int line_run_stage(const line_priv *lp, vflow_line_measure m,
         return rc;
     vflow_line_params p = {m, lp->alpha1, lp->alpha2, lp->tau, lp->bright};
     rc = vflow_line_compute(ctx, vol, &box, sig, n_sig, &p, v, sc, err);
-    if (rc < 0) {
-        vflow_object_release(&v->base);
-        vflow_object_release(&sc->base);
-        return rc;
-    }
-    rc = vflow_io_set_output(io, "vesselness", &v->base);
-    int rc2 = vflow_io_set_output(io, "scale", &sc->base);
-    return rc < 0 ? rc : rc2;
+    return vflow_vesselness_publish(io, rc, v, sc);
 }
 
 static int sato_run(void *priv, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
