@@ -278,25 +278,16 @@ static int frangi_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
                             vflow_error *err)
 {
     const frangi_priv *fp = priv;
-    const vflow_volume *vol = vflow_io_volume(io, "volume");
-    const vflow_points *roi = vflow_io_points(io, "roi");
-    double sig[VFLOW_FLOAT_LIST_MAX];
-    size_t n_sig = 0;
-    vflow_box box;
-    int rc = vflow_vesselness_pick_scales(ctx, io, vol, &fp->scales_mm,
-                                          fp->auto_scales, sig, &n_sig, err);
-    if (rc < 0)
-        return rc;
-    rc = vflow_vesselness_box(vol, roi, fp->roi_pad_mm, &box, err);
-    if (rc < 0)
-        return rc;
-    vflow_volume *v = NULL, *sc = NULL;
-    rc = vflow_vesselness_make_outputs(vol, &v, &sc, err);
+    vflow_vesselness_job j;
+    int rc = vflow_vesselness_prepare(ctx, io, &fp->scales_mm,
+                                      fp->auto_scales, fp->roi_pad_mm, &j,
+                                      err);
     if (rc < 0)
         return rc;
     vflow_frangi_params p = {fp->alpha, fp->beta, fp->c, fp->bright};
-    rc = vflow_frangi_compute(ctx, vol, &box, sig, n_sig, &p, v, sc, err);
-    return vflow_vesselness_publish(io, rc, v, sc);
+    rc = vflow_frangi_compute(ctx, j.vol, &j.box, j.sig, j.n_sig, &p, j.v,
+                              j.sc, err);
+    return vflow_vesselness_publish(io, rc, j.v, j.sc);
 }
 
 static const vflow_port_desc frangi_inputs[] = {

@@ -346,11 +346,12 @@ int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
     return 0;
 }
 
-int vflow_vesselness_pick_scales(vflow_ctx *ctx, vflow_io *io,
-                                 const vflow_volume *vol,
-                                 const vflow_float_list *list,
-                                 bool auto_scales, double *sig, size_t *n,
-                                 vflow_error *err)
+/* The sigmas: "scales" table, else auto_scales, else `list`. */
+static int vesselness_pick_scales(vflow_ctx *ctx, vflow_io *io,
+                                  const vflow_volume *vol,
+                                  const vflow_float_list *list,
+                                  bool auto_scales, double *sig, size_t *n,
+                                  vflow_error *err)
 {
     vflow_table *t = vflow_io_table(io, "scales");
     if (t != NULL) {
@@ -372,13 +373,33 @@ int vflow_vesselness_pick_scales(vflow_ctx *ctx, vflow_io *io,
     return 0;
 }
 
-int vflow_vesselness_box(const vflow_volume *vol, const vflow_points *roi,
-                         double pad_mm, vflow_box *box, vflow_error *err)
+/* The box around `roi` padded by pad_mm, or the whole image. */
+static int vesselness_box(const vflow_volume *vol, const vflow_points *roi,
+                          double pad_mm, vflow_box *box, vflow_error *err)
 {
     if (roi != NULL)
         return vflow_box_from_points(vol, roi, pad_mm, box, err);
     vflow_box_full(vol, box);
     return 0;
+}
+
+int vflow_vesselness_prepare(vflow_ctx *ctx, vflow_io *io,
+                             const vflow_float_list *scales,
+                             bool auto_scales, double roi_pad_mm,
+                             vflow_vesselness_job *job, vflow_error *err)
+{
+    job->vol = vflow_io_volume(io, "volume");
+    job->n_sig = 0;
+    job->v = job->sc = NULL;
+    int rc = vesselness_pick_scales(ctx, io, job->vol, scales, auto_scales,
+                                    job->sig, &job->n_sig, err);
+    if (rc < 0)
+        return rc;
+    rc = vesselness_box(job->vol, vflow_io_points(io, "roi"), roi_pad_mm,
+                        &job->box, err);
+    if (rc < 0)
+        return rc;
+    return vflow_vesselness_make_outputs(job->vol, &job->v, &job->sc, err);
 }
 
 void vflow_vesselness_write_scale(const vflow_volume *vol,

@@ -296,18 +296,27 @@ static inline void vflow_volume_row_f32(const vflow_volume *vol, size_t i0,
 int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
                                   vflow_volume **sc, vflow_error *err);
 
-/* The sigmas (mm) of a vesselness stage: the optional "scales" table input
- * (column sigma_mm) wins; then, with auto_scales, the radius measured at
- * the "roi" points; else `list`. */
-int vflow_vesselness_pick_scales(vflow_ctx *ctx, vflow_io *io,
-                                 const vflow_volume *vol,
-                                 const vflow_float_list *list,
-                                 bool auto_scales, double *sig, size_t *n,
-                                 vflow_error *err);
+/* What a vesselness stage computes on: the input volume, the sigmas (mm),
+ * the box and the two zeroed outputs (owned until published). */
+typedef struct vflow_vesselness_job {
+    const vflow_volume *vol;
+    double sig[VFLOW_FLOAT_LIST_MAX];
+    size_t n_sig;
+    vflow_box box;
+    vflow_volume *v, *sc;
+} vflow_vesselness_job;
 
-/* The box around `roi` padded by pad_mm, or the whole image without roi. */
-int vflow_vesselness_box(const vflow_volume *vol, const vflow_points *roi,
-                         double pad_mm, vflow_box *box, vflow_error *err);
+/*
+ * Fills `job` from the stage inputs: sigmas from the optional "scales"
+ * table (column sigma_mm), else with auto_scales from the radius measured
+ * at the "roi" points, else `scales`; the box around "roi" padded by
+ * roi_pad_mm (whole image without roi); then the outputs. On failure
+ * nothing is left allocated.
+ */
+int vflow_vesselness_prepare(vflow_ctx *ctx, vflow_io *io,
+                             const vflow_float_list *scales,
+                             bool auto_scales, double roi_pad_mm,
+                             vflow_vesselness_job *job, vflow_error *err);
 
 /* Writes, inside `box`, the sigma (mm) of the best scale where v > 0 and
  * 0 elsewhere. */

@@ -253,25 +253,16 @@ typedef struct line_priv {
 static int line_run_stage(const line_priv *lp, vflow_line_measure m,
                           vflow_io *io, vflow_ctx *ctx, vflow_error *err)
 {
-    const vflow_volume *vol = vflow_io_volume(io, "volume");
-    const vflow_points *roi = vflow_io_points(io, "roi");
-    double sig[VFLOW_FLOAT_LIST_MAX];
-    size_t n_sig = 0;
-    vflow_box box;
-    int rc = vflow_vesselness_pick_scales(ctx, io, vol, &lp->scales_mm,
-                                          lp->auto_scales, sig, &n_sig, err);
-    if (rc < 0)
-        return rc;
-    rc = vflow_vesselness_box(vol, roi, lp->roi_pad_mm, &box, err);
-    if (rc < 0)
-        return rc;
-    vflow_volume *v = NULL, *sc = NULL;
-    rc = vflow_vesselness_make_outputs(vol, &v, &sc, err);
+    vflow_vesselness_job j;
+    int rc = vflow_vesselness_prepare(ctx, io, &lp->scales_mm,
+                                      lp->auto_scales, lp->roi_pad_mm, &j,
+                                      err);
     if (rc < 0)
         return rc;
     vflow_line_params p = {m, lp->alpha1, lp->alpha2, lp->tau, lp->bright};
-    rc = vflow_line_compute(ctx, vol, &box, sig, n_sig, &p, v, sc, err);
-    return vflow_vesselness_publish(io, rc, v, sc);
+    rc = vflow_line_compute(ctx, j.vol, &j.box, j.sig, j.n_sig, &p, j.v, j.sc,
+                            err);
+    return vflow_vesselness_publish(io, rc, j.v, j.sc);
 }
 
 static int sato_run(void *priv, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
