@@ -331,7 +331,8 @@ typedef struct seg_state {
     float *edge_s;      /* same, smoothed along the vessel */
     float *lum_level;   /* per station: intensity near the centre */
     float *bg_level;    /* per station: intensity far out */
-    int *ub;            /* n_s * n_a: last admissible lumen row */
+    int *ub;            /* n_s * n_a: last admissible lumen row, then
+                           n_s * n_a flags: that bound is a calcium one */
     bool calcium;
     double ca_thr_abs;  /* absolute floor (HU) */
     double contrast;    /* vessel median lumen - background */
@@ -533,7 +534,8 @@ static int step_rows(const seg_state *st)
 /* Lumen row bounds of station s: at least min_radius, at most the first
  * clearly dark pixel (the lumen region is connected to the centre) and
  * short of any calcium pixel by the margin. */
-static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi)
+static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
+                         int *by_calcium)
 {
     size_t n_a = st->n_a, n_r = st->n_r;
     const float *img = st->polar->pixels + s * n_a * n_r;
@@ -598,6 +600,7 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi)
     }
     for (size_t a = 0; a < n_a; a++) {
         int h = lo[a], c = spread != NULL ? spread[a] : ca[a];
+        by_calcium[a] = c <= h;
         h = c < h ? c : h;
         lo[a] = jmin;
         hi[a] = h < jmin ? jmin : h;
@@ -625,7 +628,7 @@ static void pass_lumen(void *user, size_t begin, size_t end, unsigned w)
         const float *e = st->edge_s + s * n_a * n_r;
         for (size_t i = 0; i < n_a * n_r; i++)
             cost[i] = (float)(-e[i] / st->contrast);
-        lumen_bounds(st, s, lo, hi);
+        lumen_bounds(st, s, lo, hi, st->ub + (st->n_s + s) * n_a);
         memcpy(st->ub + s * n_a, hi, n_a * sizeof *hi);
         double c = vflow_pdp_closed_path(cost, n_a, n_r, lo, hi, k, pen, 1,
                                          path);
@@ -1237,6 +1240,32 @@ static void outer_station(seg_state *st, size_t s, const fit_result *fr,
     }
 }
 
+/* Calcium bound of ray a carried along the vessel: the smallest calcium
+ * bound (mm) of the same ray within 0.8 mm of arc on either side. A
+ * deposit is 3-D; blur lowers its ends along the vessel below the
+ * threshold just as along the arc (lumen_bounds spreads it over 0.8 mm of
+ * arc in-plane), so a station next to a detected deposit is bounded too. */
+static double calcium_bound_along(const seg_state *st, size_t s, size_t a)
+{
+    size_t n = st->n_s, n_a = st->n_a;
+    if (!st->calcium)
+        return INFINITY;
+    double ds = n > 1 ? fabs(st->polar->frames[n - 1].s_mm -
+                             st->polar->frames[0].s_mm) / (double)(n - 1)
+                      : 1.0;
+    long half = ds > 0.0 ? (long)floor(0.8 / ds) : 0;
+    double b = INFINITY;
+    for (long d = -half; d <= half; d++) {
+        long t = (long)s + d;
+        if (t < 0 || t >= (long)n)
+            continue;
+        size_t i = (size_t)t * n_a + a;
+        if (st->ub[n * n_a + i])
+            b = fmin(b, st->ub[i] * st->dr);
+    }
+    return b;
+}
+
 /* Pass 3 (per station): blur-bias correction of the lumen, outer wall,
  * nesting and the |dr| bound; writes the contours. */
 static void pass_final(void *user, size_t begin, size_t end, unsigned w)
@@ -1282,6 +1311,7 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
         for (size_t a = 0; a < n_a; a++) {
             double r = sm[a] + shift;
             r = fmin(r, ub[a] * st->dr);
+            r = fmin(r, calcium_bound_along(st, s, a));
             rl[a] = (float)fmax(r, st->p->min_radius_mm);
         }
         lipschitz_lower(rl, n_a, bound, tmp);
@@ -1380,7 +1410,7 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     st.edge = malloc(n * sizeof *st.edge);
     st.edge_s = malloc(n * sizeof *st.edge_s);
     st.lum_level = malloc(3 * st.n_s * sizeof *st.lum_level);
-    st.ub = malloc(st.n_s * st.n_a * sizeof *st.ub);
+    st.ub = malloc(2 * st.n_s * st.n_a * sizeof *st.ub);
     st.rl_raw = malloc(st.n_s * st.n_a * sizeof *st.rl_raw);
     st.out = vflow_contours_create(st.n_s, st.n_a, err);
     st.prof = malloc(2 * st.n_s * st.n_r * sizeof *st.prof);
