@@ -346,9 +346,6 @@ typedef struct seg_state {
     float *rl_raw;      /* n_s * n_a lumen radii before correction */
     double *prof;       /* n_s * n_r angular mean profiles (no calcium) */
     double *prof_s;     /* same, smoothed along the vessel */
-    double *lev;        /* n_s * 3 fitted levels, then their running median */
-    double *fit_r;      /* n_s * 2 (lumen, outer) radii of the level fit */
-    double *normal;     /* n_s * 12: per-station normal equations (3x3 + 3) */
     vflow_contours *out;
 } seg_state;
 
@@ -1385,7 +1382,6 @@ static int check_inputs(const vflow_sections *polar, const vflow_sections *dr,
 static void seg_free(seg_state *st)
 {
     free(st->prof);
-    free(st->lev);
     free(st->edge);
     free(st->edge_s);
     free(st->lum_level);
@@ -1414,13 +1410,10 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     st.rl_raw = malloc(st.n_s * st.n_a * sizeof *st.rl_raw);
     st.out = vflow_contours_create(st.n_s, st.n_a, err);
     st.prof = malloc(2 * st.n_s * st.n_r * sizeof *st.prof);
-    st.lev = malloc(17 * st.n_s * sizeof *st.lev);
-    st.fit_r = st.lev != NULL ? st.lev + 3 * st.n_s : NULL;
-    st.normal = st.lev != NULL ? st.lev + 5 * st.n_s : NULL;
     st.prof_s = st.prof != NULL ? st.prof + st.n_s * st.n_r : NULL;
     if (st.edge == NULL || st.edge_s == NULL || st.lum_level == NULL ||
         st.ub == NULL || st.rl_raw == NULL || st.out == NULL ||
-        st.prof == NULL || st.lev == NULL ||
+        st.prof == NULL ||
         disk_table_init(&st.tab) < 0) {
         rc = vflow_error_set(err, VFLOW_ENOMEM,
                              "out of memory (polar DP, %zu stations)", st.n_s);
