@@ -903,11 +903,76 @@ static int apply_override(vflow_pipeline *p, const char *arg,
 
 /* ---------------------------------------------------------- resolving */
 
+/* The first registered volume reader: stands in for `plugin: load` when
+ * the path has no value yet (vflow graph draws the wiring only). */
+static const vflow_stage_desc *any_reader(const vflow_runtime *rt)
+{
+    for (size_t i = 0; i < vflow_runtime_stage_count(rt); i++) {
+        const vflow_stage_desc *d = vflow_runtime_stage_at(rt, i);
+        if ((d->flags & VFLOW_STAGE_READER) && d->n_outputs > 0 &&
+            d->outputs[0].type == VFLOW_TYPE_VOLUME)
+            return d;
+    }
+    return NULL;
+}
+
+/* Lists every reader's extensions, for the "no reader" message. */
+static const char *reader_extensions(const vflow_runtime *rt, char *buf,
+                                     size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < vflow_runtime_stage_count(rt); i++) {
+        const vflow_stage_desc *d = vflow_runtime_stage_at(rt, i);
+        if (!(d->flags & VFLOW_STAGE_READER))
+            continue;
+        for (size_t e = 0; d->extensions[e] != NULL && used < size; e++)
+            used += (size_t)snprintf(buf + used, size - used, "%s%s",
+                                     used ? ", " : "", d->extensions[e]);
+    }
+    return used ? buf : "none";
+}
+
+/* `plugin: load` (VFLOW_AUTO_READER) becomes the reader registered for the
+ * extension of the stage's `path`, as outputs pick their writer. */
+static int resolve_auto_reader(vflow_pipeline *p, vflow_gnode *g,
+                               vflow_error *err)
+{
+    const vflow_gparam *path = NULL;
+    for (size_t i = 0; i < g->n_params && path == NULL; i++)
+        if (strcmp(g->params[i].name, "path") == 0)
+            path = &g->params[i];
+    if (path == NULL)
+        return graph_error(p, g->plugin_set_arg ? NULL : g->plugin_node,
+                           g->plugin_set_arg, err,
+                           VFLOW_EINVAL, "stage '%s': plugin '%s' chooses a "
+                           "reader by the extension of params.path, which "
+                           "is not set", g->name, VFLOW_AUTO_READER);
+    const vflow_ynode *at = path->node != NULL ? path->node : g->node;
+    char *text = NULL;
+    int rc = substitute(p, NULL, path->raw, at, path->set_arg, &text, err);
+    if (rc < 0)
+        return rc;
+    g->desc = rc > 0 ? any_reader(p->rt) : vflow_runtime_find_reader(p->rt,
+                                                                     text);
+    if (g->desc == NULL) {
+        char exts[512];
+        rc = graph_error(p, at, path->set_arg, err, VFLOW_EINVAL,
+                         "stage '%s': no reader for '%s'; readable "
+                         "extensions: %s", g->name, text ? text : "",
+                         reader_extensions(p->rt, exts, sizeof exts));
+    }
+    free(text);
+    return rc < 0 ? rc : 0;
+}
+
 static int resolve_plugin(vflow_pipeline *p, vflow_gnode *g, vflow_error *err)
 {
     g->desc = vflow_runtime_find_stage(p->rt, g->plugin);
     if (g->desc != NULL)
         return 0;
+    if (strcmp(g->plugin, VFLOW_AUTO_READER) == 0)
+        return resolve_auto_reader(p, g, err);
     const char *best = vflow_runtime_suggest_stage(p->rt, g->plugin);
     char h[96] = "";
     if (best != NULL)

@@ -27,6 +27,9 @@ typedef struct vflow_gin {
 } vflow_gin;
 
 /* A parameter of a node as written (or set with --set). */
+/* Pseudo-plugin name: the reader chosen by the extension of params.path. */
+#define VFLOW_AUTO_READER "load"
+
 typedef struct vflow_gparam {
     char *name;
     char *raw;               /* as written, placeholders unexpanded */

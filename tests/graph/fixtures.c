@@ -241,6 +241,38 @@ static const vflow_stage_desc probe = {
     .inputs = volume_port, .n_inputs = 1,
     .outputs = probe_out, .n_outputs = 3, .run = probe_run};
 
+/* ----------------------------------------------------------- vol_reader */
+
+/* Reads a ".vol" file: a 4^3 f32 volume whose voxels hold the file size. */
+static int reader_run(void *p, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
+{
+    (void)ctx;
+    const writer_priv *r = p;
+    FILE *f = fopen(r->path, "rb");
+    if (f == NULL)
+        return vflow_error_set(err, VFLOW_ENOENT, "cannot open %s", r->path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    size_t dims[3] = {4, 4, 4};
+    vflow_volume *v = vflow_volume_create(dims, VFLOW_DTYPE_F32, NULL, err);
+    if (v == NULL)
+        return err->code;
+    float *d = v->data;
+    for (size_t i = 0; i < 64; i++)
+        d[i] = (float)size;
+    return vflow_io_set_output(io, "volume", &v->base);
+}
+
+static const vflow_stage_desc vol_reader = {
+    VFLOW_STAGE_HEADER,
+    .flags = VFLOW_STAGE_READER | VFLOW_STAGE_DETERMINISTIC,
+    .name = "vol_reader", .version = "1.0.0", .summary = "reads .vol files",
+    .license = "BSD-3-Clause",
+    .outputs = volume_port, .n_outputs = 1,
+    .params = writer_params, .n_params = 1, .extensions = vol_ext,
+    .priv_size = sizeof(writer_priv), .run = reader_run};
+
 /* ----------------------------------------------------------------- pair */
 
 /* Always publishes two fresh copies of its input, wanted or not. */
@@ -275,7 +307,7 @@ static const vflow_stage_desc pair = {
 
 static const vflow_stage_desc *const fixture_stages[] = {
     &make_volume, &make_line, &invert, &scale, &count, &vol_writer, &probe,
-    &pair};
+    &pair, &vol_reader};
 
 vflow_runtime *fixture_runtime(unsigned threads)
 {

@@ -294,3 +294,20 @@ Test(graph_errors, missing_pipeline_file_is_an_io_error)
               err.message);
     vflow_runtime_free(rt);
 }
+
+Test(graph_errors, load_without_a_reader_for_the_extension_lists_readers)
+{
+    bad_case c = {HEAD "  src:\n    plugin: load\n    params: {path: x.vtk}\n",
+                  {NULL},
+                  {"@6:20", "no reader for 'x.vtk'", "extensions: .vol"}};
+    expect_failure(&c);
+}
+
+Test(graph_errors, load_without_a_path_says_so)
+{
+    bad_case c = {HEAD "  src:\n    plugin: load\n",
+                  {NULL},
+                  {"@5:13", "chooses a reader by the extension of "
+                            "params.path"}};
+    expect_failure(&c);
+}

@@ -215,6 +215,28 @@ Test(graph_run, unconsumed_outputs_are_released_when_their_stage_ends)
     finish(rt, p, &r);
 }
 
+Test(graph_run, load_picks_the_reader_by_the_file_extension)
+{
+    char data[600];
+    snprintf(data, sizeof data, "%s/in.vol", fixture_dir());
+    FILE *f = fopen(data, "w");
+    cr_assert_not_null(f);
+    fputs("0123456789", f); /* 10 bytes */
+    fclose(f);
+    char yaml[1200];
+    snprintf(yaml, sizeof yaml,
+             HEAD "  src:\n    plugin: load\n    params: {path: %s}\n"
+                  "  cnt:\n    plugin: count\n    in: {volume: src.volume}\n",
+             data);
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = load_and_run(rt, yaml, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), 640, 1e-9);
+    cr_expect(strstr(r.report, "\"plugin\": \"vol_reader\"") != NULL);
+    finish(rt, p, &r);
+}
+
 Test(graph_run, outputs_nobody_consumes_are_not_wanted)
 {
     static const char yaml[] =
