@@ -334,14 +334,17 @@ int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
                                   vflow_volume **sc, vflow_error *err)
 {
     *v = vflow_volume_create_like(vol, VFLOW_DTYPE_F32, err);
-    *sc = *v != NULL ? vflow_volume_create_like(vol, VFLOW_DTYPE_F32, err)
-                     : NULL;
-    if (*v == NULL || *sc == NULL) {
+    if (*v == NULL)
+        return err != NULL && err->code < 0 ? err->code : VFLOW_ENOMEM;
+    (*v)->modality = vol->modality;
+    if (sc == NULL)
+        return 0;
+    *sc = vflow_volume_create_like(vol, VFLOW_DTYPE_F32, err);
+    if (*sc == NULL) {
         vflow_object_release(&(*v)->base);
         *v = NULL;
         return err != NULL && err->code < 0 ? err->code : VFLOW_ENOMEM;
     }
-    (*v)->modality = vol->modality;
     (*sc)->modality = VFLOW_MODALITY_UNKNOWN;
     return 0;
 }
@@ -399,7 +402,10 @@ int vflow_vesselness_prepare(vflow_ctx *ctx, vflow_io *io,
                         &job->box, err);
     if (rc < 0)
         return rc;
-    return vflow_vesselness_make_outputs(job->vol, &job->v, &job->sc, err);
+    /* The best-scale map costs a full f32 volume: only when consumed. */
+    bool want_scale = vflow_io_output_wanted(io, "scale");
+    return vflow_vesselness_make_outputs(job->vol, &job->v,
+                                         want_scale ? &job->sc : NULL, err);
 }
 
 void vflow_vesselness_write_scale(const vflow_volume *vol,
@@ -421,13 +427,15 @@ void vflow_vesselness_write_scale(const vflow_volume *vol,
 int vflow_vesselness_publish(vflow_io *io, int rc, vflow_volume *v,
                              vflow_volume *sc)
 {
+    vflow_object *vo = v != NULL ? &v->base : NULL;
+    vflow_object *so = sc != NULL ? &sc->base : NULL;
     if (rc < 0) {
-        vflow_object_release(&v->base);
-        vflow_object_release(&sc->base);
+        vflow_object_release(vo);
+        vflow_object_release(so);
         return rc;
     }
-    rc = vflow_io_set_output(io, "vesselness", &v->base);
-    int rc2 = vflow_io_set_output(io, "scale", &sc->base);
+    rc = vflow_io_set_output(io, "vesselness", vo);
+    int rc2 = so != NULL ? vflow_io_set_output(io, "scale", so) : 0;
     return rc < 0 ? rc : rc2;
 }
 

@@ -291,7 +291,9 @@ static inline void vflow_volume_row_f32(const vflow_volume *vol, size_t i0,
 
 /*
  * Creates the two outputs shared by the vesselness stages: f32 volumes on
- * vol's grid, zeroed (transfer full). On failure both are NULL.
+ * vol's grid, zeroed (transfer full). `sc` may be NULL: then only the
+ * vesselness is made (nothing consumes the best-scale map). On failure the
+ * volumes are NULL.
  */
 int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
                                   vflow_volume **sc, vflow_error *err);

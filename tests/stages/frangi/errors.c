@@ -6,6 +6,8 @@
 #include "frangi.h"
 #include "tube.h"
 
+#include "internal.h" /* vflow_stage_set_wanted: what a pipeline marks */
+
 extern const vflow_stage_desc vflow_stage_frangi;
 static const vflow_stage_desc *const stages[] = {&vflow_stage_frangi};
 
@@ -104,5 +106,42 @@ Test(frangi_errors, direct_call_rejects_bad_arguments)
                  0);
     vflow_object_release(&v->base);
     vflow_object_release(&wrong->base);
+    vflow_object_release(&vol->base);
+}
+
+/* Runs frangi on `vol`; `want_scale` says whether the scale map is
+ * consumed. Returns the vesselness (transfer full). */
+static vflow_volume *run_wanting_scale(vflow_volume *vol, bool want_scale,
+                                       bool *scale_made)
+{
+    vflow_runtime *rt = tube_runtime(1, stages, 1);
+    vflow_error err;
+    vflow_stage *st = vflow_stage_new(rt, &vflow_stage_frangi, &err);
+    cr_assert_eq(vflow_stage_set_input(st, "volume", &vol->base, &err), 0);
+    cr_assert_eq(vflow_stage_set_param(st, "scales_mm", "[1, 2]", &err), 0);
+    vflow_stage_set_wanted(st, 1, want_scale); /* output 1 is "scale" */
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    *scale_made = vflow_stage_output(st, "scale") != NULL;
+    vflow_volume *v = VFLOW_VOLUME(vflow_stage_output(st, "vesselness"));
+    cr_assert_not_null(v);
+    vflow_object_retain(&v->base);
+    vflow_stage_free(st);
+    vflow_runtime_free(rt);
+    return v;
+}
+
+Test(frangi_errors, unconsumed_scale_map_is_not_made_and_vesselness_is_same)
+{
+    cr_assert_str_eq(vflow_stage_frangi.outputs[1].name, "scale");
+    vflow_volume *vol = small_volume();
+    bool made_a, made_b;
+    vflow_volume *a = run_wanting_scale(vol, true, &made_a);
+    vflow_volume *b = run_wanting_scale(vol, false, &made_b);
+    cr_expect(made_a);
+    cr_expect_not(made_b, "scale made although nothing consumes it");
+    cr_expect_eq(memcmp(a->data, b->data,
+                        vflow_volume_voxel_count(vol) * sizeof(float)), 0);
+    vflow_object_release(&a->base);
+    vflow_object_release(&b->base);
     vflow_object_release(&vol->base);
 }
