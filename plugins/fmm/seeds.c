@@ -76,6 +76,35 @@ static int seed_threshold(const vflow_volume *vol, const float *F,
     return 0;
 }
 
+/*
+ * The same rule over the whole volume: the geometric mean of the median
+ * speed (background) and the maximum (the best vessel). A click whose
+ * neighbourhood holds no vessel at all passes the local rule (there the
+ * box's maximum is background too); this one still refuses it.
+ */
+static int global_threshold(const vflow_volume *vol, const float *F,
+                            double *thr)
+{
+    size_t n = vflow_volume_voxel_count(vol);
+    size_t stride = n / SEED_CONTEXT_SAMPLES + 1, m = 0;
+    float *s = malloc((n / stride + 1) * sizeof *s);
+    if (s == NULL)
+        return VFLOW_ENOMEM;
+    float mx = 0.0f;
+    for (size_t q = 0; q < n; q++) {
+        float f = speed_at(F, q);
+        if (f > mx)
+            mx = f;
+        if (q % stride == 0)
+            s[m++] = f;
+    }
+    qsort(s, m, sizeof *s, float_cmp);
+    double p50 = s[m / 2] > 0.0f ? s[m / 2] : 0.0;
+    free(s);
+    *thr = sqrt(p50 * mx);
+    return 0;
+}
+
 static void nearest_voxel(const vflow_volume *vol, const double ijk[3],
                           size_t c[3])
 {
@@ -237,10 +266,13 @@ int vflow_seed_resolve(const vflow_volume *speed, const vflow_point *p,
     const float *F = speed->data;
     size_t c[3];
     nearest_voxel(speed, out->ijk, c);
-    double thr, fmax;
-    if (seed_threshold(speed, F, c, &thr, &fmax) != 0)
+    double thr, fmax, thr_global;
+    if (seed_threshold(speed, F, c, &thr, &fmax) != 0 ||
+        global_threshold(speed, F, &thr_global) != 0)
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory while "
                                "checking the %s point", p->name);
+    if (thr_global > thr)
+        thr = thr_global;
     double f = speed_at(F, vflow_volume_index(speed, c[0], c[1], c[2]));
     int rc = 0;
     if (!(f > 0.0 && f >= thr))

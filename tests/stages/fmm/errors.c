@@ -82,6 +82,31 @@ Test(fmm_errors, far_background_click_names_nearest_bright_voxel)
     vflow_object_release(&v->base);
 }
 
+Test(fmm_errors, click_far_from_any_vessel_is_refused_not_snapped)
+{
+    /* 96 x 48 x 48 voxels, a tube in the first third only and a textured
+     * background: a click 30 mm from the tube sees no vessel in its own
+     * neighbourhood, so only the whole volume tells it is background. */
+    double h[3] = {0.5, 0.5, 0.5}, o[3] = {0, 0, 0}, a[3], b[3];
+    vflow_volume *v = fx_volume(96, 48, 48, h, o);
+    fx_world(v, 4, 24, 24, a);
+    fx_world(v, 30, 24, 24, b);
+    fx_straight_tube(v, a, b, 1.5, 0.001f);
+    float *F = v->data;
+    for (size_t q = 0; q < vflow_volume_voxel_count(v); q++)
+        if (F[q] < 0.01f)
+            F[q] = 0.001f * (1.0f + 0.05f * (float)((q * 7919u) % 10u));
+    double far[3];
+    fx_world(v, 90, 6, 6, far);
+    vflow_point p = {"end", {far[0], far[1], far[2]}};
+    vflow_seed_point s;
+    vflow_error err = {0};
+    cr_expect_eq(vflow_seed_resolve(v, &p, 2.0, &s, &err), VFLOW_EINVAL);
+    cr_expect(strstr(err.message, "lies in background") != NULL, "%s",
+              err.message);
+    vflow_object_release(&v->base);
+}
+
 Test(fmm_errors, start_equal_end_is_refused)
 {
     double a[3], b[3];
