@@ -37,17 +37,17 @@ static void seed_box(const vflow_volume *vol, const size_t c[3], double mm,
     }
 }
 
-/*
- * Speed above which a voxel counts as "in a vessel" near voxel c: the
- * geometric mean of the box's lower quartile (background) and its maximum
- * (lumen). Scale-free, so it works for exp(aV) and eps+V^p speeds alike;
- * in a uniform medium it equals the speed itself.
- */
-static int seed_threshold(const vflow_volume *vol, const float *F,
-                          const size_t c[3], double *thr, double *fmax)
+/* Speeds of the voxels in the box [lo, hi]: the value at rank
+ * m / rank_div of a strided sample, the maximum and the smallest positive. */
+typedef struct speed_stats {
+    double rank_value;
+    float max, min_positive;
+} speed_stats;
+
+static int box_speed_stats(const vflow_volume *vol, const float *F,
+                           const size_t lo[3], const size_t hi[3],
+                           size_t rank_div, speed_stats *out)
 {
-    size_t lo[3], hi[3];
-    seed_box(vol, c, SEED_CONTEXT_MM, lo, hi);
     size_t n = (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1);
     size_t stride = n / SEED_CONTEXT_SAMPLES + 1;
     float *s = malloc((n / stride + 1) * sizeof *s);
@@ -67,12 +67,32 @@ static int seed_threshold(const vflow_volume *vol, const float *F,
                     s[m++] = f;
             }
     qsort(s, m, sizeof *s, float_cmp);
-    double p25 = s[m / 4];
+    out->rank_value = s[m / rank_div];
+    out->max = mx;
+    out->min_positive = minpos;
     free(s);
+    return 0;
+}
+
+/*
+ * Speed above which a voxel counts as "in a vessel" near voxel c: the
+ * geometric mean of the box's lower quartile (background) and its maximum
+ * (lumen). Scale-free, so it works for exp(aV) and eps+V^p speeds alike;
+ * in a uniform medium it equals the speed itself.
+ */
+static int seed_threshold(const vflow_volume *vol, const float *F,
+                          const size_t c[3], double *thr, double *fmax)
+{
+    size_t lo[3], hi[3];
+    seed_box(vol, c, SEED_CONTEXT_MM, lo, hi);
+    speed_stats st;
+    if (box_speed_stats(vol, F, lo, hi, 4, &st) != 0)
+        return VFLOW_ENOMEM;
+    double p25 = st.rank_value;
     if (p25 <= 0.0)
-        p25 = isfinite(minpos) ? minpos : 0.0;
-    *fmax = mx;
-    *thr = sqrt(p25 * mx);
+        p25 = isfinite(st.min_positive) ? st.min_positive : 0.0;
+    *fmax = st.max;
+    *thr = sqrt(p25 * st.max);
     return 0;
 }
 
@@ -85,23 +105,13 @@ static int seed_threshold(const vflow_volume *vol, const float *F,
 static int global_threshold(const vflow_volume *vol, const float *F,
                             double *thr)
 {
-    size_t n = vflow_volume_voxel_count(vol);
-    size_t stride = n / SEED_CONTEXT_SAMPLES + 1, m = 0;
-    float *s = malloc((n / stride + 1) * sizeof *s);
-    if (s == NULL)
+    size_t lo[3] = {0, 0, 0};
+    size_t hi[3] = {vol->dims[0] - 1, vol->dims[1] - 1, vol->dims[2] - 1};
+    speed_stats st;
+    if (box_speed_stats(vol, F, lo, hi, 2, &st) != 0)
         return VFLOW_ENOMEM;
-    float mx = 0.0f;
-    for (size_t q = 0; q < n; q++) {
-        float f = speed_at(F, q);
-        if (f > mx)
-            mx = f;
-        if (q % stride == 0)
-            s[m++] = f;
-    }
-    qsort(s, m, sizeof *s, float_cmp);
-    double p50 = s[m / 2] > 0.0f ? s[m / 2] : 0.0;
-    free(s);
-    *thr = sqrt(p50 * mx);
+    double p50 = st.rank_value > 0.0 ? st.rank_value : 0.0;
+    *thr = sqrt(p50 * st.max);
     return 0;
 }
 
