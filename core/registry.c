@@ -306,16 +306,13 @@ const vflow_stage_desc *vflow_runtime_find_stage(const vflow_runtime *rt,
 const char *vflow_runtime_suggest_stage(const vflow_runtime *rt,
                                         const char *name)
 {
-    const char *best = NULL;
-    size_t limit = strlen(name) / 3 < 2 ? 2 : strlen(name) / 3;
-    size_t best_d = limit + 1;
-    for (size_t i = 0; i < rt->n_entries; i++) {
-        size_t d = vflow_edit_distance(name, rt->entries[i].desc->name);
-        if (d < best_d) {
-            best_d = d;
-            best = rt->entries[i].desc->name;
-        }
-    }
+    const char **names = malloc((rt->n_entries + 1) * sizeof *names);
+    if (names == NULL)
+        return NULL; /* a hint is optional */
+    for (size_t i = 0; i < rt->n_entries; i++)
+        names[i] = rt->entries[i].desc->name;
+    const char *best = vflow_suggest(name, names, rt->n_entries);
+    free(names);
     return best;
 }
 
