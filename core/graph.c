@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,34 +490,54 @@ static int substitute(vflow_pipeline *p, vflow_gnode *owner, const char *raw,
 
 /* ------------------------------------------------------------- stages */
 
+/* Parameters and wires are both "name -> text" entries that a later
+ * --set may overwrite; one upsert serves both arrays. `name_off` and
+ * `text_off` locate the two char * fields inside a `size`-byte record.
+ * Returns the entry (its other fields zeroed when new) or NULL on OOM. */
+static void *upsert_named(void **array, size_t *count, size_t size,
+                          size_t name_off, size_t text_off, const char *name,
+                          const char *text)
+{
+    char *base = *array;
+    for (size_t i = 0; i < *count; i++) {
+        char *rec = base + i * size;
+        if (strcmp(*(char **)(rec + name_off), name) != 0)
+            continue;
+        char *copy = strdup(text);
+        if (copy == NULL)
+            return NULL;
+        free(*(char **)(rec + text_off));
+        *(char **)(rec + text_off) = copy;
+        return rec;
+    }
+    char *grown = realloc(base, (*count + 1) * size);
+    if (grown == NULL)
+        return NULL;
+    *array = grown;
+    char *rec = grown + *count * size;
+    memset(rec, 0, size);
+    char *name_copy = strdup(name), *text_copy = strdup(text);
+    if (name_copy == NULL || text_copy == NULL) {
+        free(name_copy);
+        free(text_copy);
+        return NULL;
+    }
+    *(char **)(rec + name_off) = name_copy;
+    *(char **)(rec + text_off) = text_copy;
+    (*count)++;
+    return rec;
+}
+
 static int add_param(vflow_gnode *g, const char *name, const char *raw,
                      const vflow_ynode *key, const vflow_ynode *node,
                      const char *set_arg, vflow_error *err)
 {
-    for (size_t i = 0; i < g->n_params; i++) {
-        if (strcmp(g->params[i].name, name) != 0)
-            continue;
-        char *copy = strdup(raw);
-        if (copy == NULL)
-            return oom(err);
-        free(g->params[i].raw);
-        g->params[i].raw = copy;
-        g->params[i].key = key;
-        g->params[i].node = node;
-        g->params[i].set_arg = set_arg;
-        g->params[i].from_cli = set_arg != NULL;
-        return 0;
-    }
-    vflow_gparam *np = realloc(g->params, (g->n_params + 1) * sizeof *np);
-    if (np == NULL)
-        return oom(err);
-    g->params = np;
-    vflow_gparam *gp = &np[g->n_params];
-    memset(gp, 0, sizeof *gp);
-    gp->name = strdup(name);
-    gp->raw = strdup(raw);
-    g->n_params++;
-    if (gp->name == NULL || gp->raw == NULL)
+    void *array = g->params;
+    vflow_gparam *gp = upsert_named(&array, &g->n_params, sizeof *gp,
+                                    offsetof(vflow_gparam, name),
+                                    offsetof(vflow_gparam, raw), name, raw);
+    g->params = array;
+    if (gp == NULL)
         return oom(err);
     gp->key = key;
     gp->node = node;
@@ -547,29 +568,12 @@ static int add_wire(vflow_gnode *g, const char *port, const char *ref,
                     const vflow_ynode *key, const vflow_ynode *node,
                     const char *set_arg, vflow_error *err)
 {
-    for (size_t i = 0; i < g->n_wires; i++) {
-        if (strcmp(g->wires[i].port, port) != 0)
-            continue;
-        char *copy = strdup(ref);
-        if (copy == NULL)
-            return oom(err);
-        free(g->wires[i].ref);
-        g->wires[i].ref = copy;
-        g->wires[i].key = key;
-        g->wires[i].node = node;
-        g->wires[i].set_arg = set_arg;
-        return 0;
-    }
-    vflow_gwire *nw = realloc(g->wires, (g->n_wires + 1) * sizeof *nw);
-    if (nw == NULL)
-        return oom(err);
-    g->wires = nw;
-    vflow_gwire *w = &nw[g->n_wires];
-    memset(w, 0, sizeof *w);
-    w->port = strdup(port);
-    w->ref = strdup(ref);
-    g->n_wires++;
-    if (w->port == NULL || w->ref == NULL)
+    void *array = g->wires;
+    vflow_gwire *w = upsert_named(&array, &g->n_wires, sizeof *w,
+                                  offsetof(vflow_gwire, port),
+                                  offsetof(vflow_gwire, ref), port, ref);
+    g->wires = array;
+    if (w == NULL)
         return oom(err);
     w->key = key;
     w->node = node;
