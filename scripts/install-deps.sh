@@ -8,6 +8,11 @@ packages=(
   gcc pkg-config meson ninja-build python3
   libyaml-dev libnifti2-dev zlib1g-dev libcriterion-dev libmicrohttpd-dev libjson-c-dev
 )
+# The web app of `vflow serve` is built with node and npm (web/meson.build):
+# the machine's own when it has them (checked by command: they need not come
+# from Debian), else Debian's.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 # Extra packages can be asked for, e.g. by the test script.
 packages+=("$@")
 

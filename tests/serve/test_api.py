@@ -116,7 +116,8 @@ def test_volume_geometry_and_file(s, ctx):
 
 
 def test_malformed_json_is_400_with_message(s, ctx):
-    for body in ['{"start":[1,2,3],"end":[1,2', 'not json', '{"start":[1,2,3]} trailing', '']:
+    for body in ['{"start":[1,2,3],"end":[1,2', 'not json', '{"start":[1,2,3]} trailing', '',
+                 '{"start":[1,2,3],"end":[4,5,6],}', '\x00\xff{']:
         st, res, _ = s.request("POST", "/api/segment", body)
         assert st == 400, (body, st, res)
         assert "JSON" in res["error"] or "empty" in res["error"], res
@@ -127,6 +128,7 @@ def test_wrong_shapes_are_400_naming_the_field(s, ctx):
     cases = [({"start": [1, 2], "end": [1, 2, 3]}, "start"),
              ({"start": [1, 2, 3]}, "end"),
              ({"start": [1, "a", 3], "end": [1, 2, 3]}, "start"),
+             ({"start": [1, 2, 3], "end": None}, "end"),
              ([1, 2, 3], "object")]
     for obj, word in cases:
         st, res, _ = s.json("POST", "/api/segment", obj)
@@ -135,10 +137,17 @@ def test_wrong_shapes_are_400_naming_the_field(s, ctx):
 
 
 def test_points_outside_the_image_are_422(s, ctx):
-    st, res, _ = s.json("POST", "/api/segment",
-                        {"start": ctx["start"], "end": [400.0, 12.0, 2.7]})
-    assert st == 422, (st, res)
-    assert "outside the image" in res["error"] and "end" in res["error"], res
+    hi = ctx["bounds"]["max"]
+    cases = [({"start": ctx["start"], "end": [400.0, 12.0, 2.7]}, "end"),
+             ({"start": [ctx["start"][0], ctx["start"][1], -400.0], "end": ctx["end"]}, "start"),
+             ({"start": [hi[0] + 1.0, hi[1], hi[2]], "end": [1e300, 0, 0]}, "start")]
+    for obj, which in cases:
+        st, res, _ = s.json("POST", "/api/segment", obj)
+        assert st == 422, (obj, st, res)
+        assert "outside the image" in res["error"] and which in res["error"], (obj, res)
+    # Overflowing numbers are not points at all.
+    st, res, _ = s.request("POST", "/api/segment", '{"start":[1e999,0,0],"end":[0,0,0]}')
+    assert st == 400 and "start" in res["error"], (st, res)
     check_healthy(s)
 
 
@@ -158,10 +167,12 @@ def test_path_traversal_is_refused(s, ctx):
            "/../../etc/passwd",
            "/%2e%2e/%2e%2e/etc/passwd",
            "/assets/../../../etc/passwd",
-           "/api/volume/1/../../../etc/passwd"]
+           "/api/volume/1/../../../etc/passwd",
+           f"/api/files/{run}/..%5c..%5cetc%5cpasswd",
+           "/" + "a/" * 3000 + "index.html"]
     for path in bad:
         st, body, raw = s.request("GET", path)
-        assert st in (400, 404), (path, st)
+        assert st in (400, 404, 414), (path, st)
         assert b"root:" not in raw, path
     st, _, raw = s.request("GET", res["files"]["centerline.csv"])
     assert st == 200 and raw.startswith(b"s_mm,"), (st, raw[:40])
@@ -212,7 +223,12 @@ def test_oversized_upload_is_413(s, ctx):
     # Over the limit for a JSON body as well.
     st, res, _ = s.request("POST", "/api/segment", "[" + "1," * 600000 + "1]")
     assert st == 413 and "limit" in res["error"], (st, res)
+    # Healthy after: same volume, and a segmentation still runs.
     check_healthy(s)
+    st, vol, _ = s.request("GET", "/api/volume")
+    assert st == 200 and vol["name"] != "big.nii", (st, vol)
+    st, res, _ = s.json("POST", "/api/segment", {"start": ctx["start"], "end": ctx["end"]})
+    assert st == 200 and len(res["centerline"]) > 20, (st, res)
 
 
 def test_bad_uploads_are_refused_and_volume_kept(s, ctx):

@@ -23,6 +23,9 @@
 #ifndef VFLOW_WEB_INSTALL_DIR
 #define VFLOW_WEB_INSTALL_DIR "/usr/local/share/vflow/web"
 #endif
+#ifndef VFLOW_WEB_BUILD_DIR
+#define VFLOW_WEB_BUILD_DIR "build/web/web"
+#endif
 
 /* -------------------------------------------------------------- replies */
 
@@ -501,11 +504,13 @@ static bool is_dir_with_index(const char *dir)
            S_ISREG(sb.st_mode);
 }
 
-/* --web, $VFLOW_WEB_DIR, ./web/dist, the source tree's web/dist, the
+/* --web, $VFLOW_WEB_DIR, the build tree's web app (web/meson.build),
+ * ./web/dist, the source tree's web/dist (`npm run build` in web/), the
  * installed share dir: the first holding an index.html. */
 static void find_web_dir(serve_state *s, const char *given)
 {
-    const char *cands[] = {given, getenv("VFLOW_WEB_DIR"), "web/dist",
+    const char *cands[] = {given, getenv("VFLOW_WEB_DIR"),
+                           VFLOW_WEB_BUILD_DIR, "web/dist",
                            VFLOW_SOURCE_ROOT "/web/dist",
                            VFLOW_WEB_INSTALL_DIR};
     for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++)

@@ -236,6 +236,8 @@ static json_object *parse_body(const char *body, size_t n, char *msg,
         snprintf(msg, size, "out of memory");
         return NULL;
     }
+    /* Closer to RFC 8259: json-c's default also takes trailing commas. */
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     json_object *o = json_tokener_parse_ex(tok, body, (int)n);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
