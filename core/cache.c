@@ -23,6 +23,11 @@
  *    derived from that entry's key and port (same key => same content, by
  *    the DETERMINISTIC contract), which costs nothing: a 256 MB volume is
  *    never hashed when it came out of a cached stage.
+ *  - Except a reader's outputs: their identity is their content hash,
+ *    taken once when the entry is stored (~0.1 s for 128 MiB, beside
+ *    seconds of decompression), so the same bytes under another file name
+ *    or path (an upload repeated) give the same identity and everything
+ *    computed from them is reused.
  *  - Any other object is content-hashed once (vflow_object_hash) and
  *    memoised in a small side table that retains it (a retained pointer
  *    cannot be reused by another object, so the pointer is a safe key).
@@ -38,6 +43,7 @@ typedef struct cache_entry {
     vflow_cache_key key;
     size_t n_out;
     vflow_object **outputs;   /* retained; NULL where not produced */
+    vflow_cache_key *ids;     /* identity of each output as an input */
     bool *wanted;             /* the wanted mask of the run that filled it */
     size_t bytes;
     uint64_t last_used;
@@ -111,6 +117,7 @@ static void entry_clear(cache_entry *e)
         vflow_object_release(e->outputs[i]);
     free(e->outputs);
     free(e->wanted);
+    free(e->ids);
     memset(e, 0, sizeof *e);
 }
 
@@ -196,7 +203,7 @@ static bool identity_known(vflow_cache *c, const vflow_object *obj,
         const cache_entry *e = &c->entries[i];
         for (size_t p = 0; p < e->n_out; p++)
             if (e->outputs[p] == obj) {
-                *id = output_identity(&e->key, p);
+                *id = e->ids[p];
                 return true;
             }
     }
@@ -227,6 +234,20 @@ static void memo_insert(vflow_cache *c, vflow_object *obj,
     c->memo[slot].id = *id;
 }
 
+/* Identity from the content (call without the lock: it may read hundreds
+ * of MB). NULL has the zero identity. */
+static vflow_cache_key content_identity(const vflow_object *obj)
+{
+    vflow_cache_key id = {{0, 0}};
+    if (obj == NULL)
+        return id;
+    uint64_t h = vflow_object_hash(obj);
+    uint64_t type = (uint64_t)obj->type->id;
+    id.h[0] = h;
+    id.h[1] = vflow_hash_bytes(VFLOW_HASH_SEED, &type, sizeof type) ^ h;
+    return id;
+}
+
 static vflow_cache_key object_identity(vflow_cache *c, vflow_object *obj)
 {
     vflow_cache_key id = {{0, 0}};
@@ -237,11 +258,7 @@ static vflow_cache_key object_identity(vflow_cache *c, vflow_object *obj)
     pthread_mutex_unlock(&c->lock);
     if (known)
         return id;
-    /* Content hash outside the lock: it may read hundreds of MB. */
-    uint64_t h = vflow_object_hash(obj);
-    uint64_t type = (uint64_t)obj->type->id;
-    id.h[0] = h;
-    id.h[1] = vflow_hash_bytes(VFLOW_HASH_SEED, &type, sizeof type) ^ h;
+    id = content_identity(obj);
     pthread_mutex_lock(&c->lock);
     memo_insert(c, obj, &id);
     pthread_mutex_unlock(&c->lock);
@@ -401,9 +418,10 @@ static long least_recent(const vflow_cache *c)
     return best;
 }
 
-/* Builds a new entry holding references to the stage's outputs. */
+/* Builds a new entry holding references to the stage's outputs; `ids`
+ * (transfer full) are their identities. */
 static int entry_fill(cache_entry *e, const vflow_stage *st,
-                      const vflow_cache_key *key)
+                      const vflow_cache_key *key, vflow_cache_key *ids)
 {
     size_t n = st->desc->n_outputs;
     e->outputs = calloc(n ? n : 1, sizeof *e->outputs);
@@ -411,10 +429,12 @@ static int entry_fill(cache_entry *e, const vflow_stage *st,
     if (e->outputs == NULL || e->wanted == NULL) {
         free(e->outputs);
         free(e->wanted);
+        free(ids);
         return VFLOW_ENOMEM;
     }
     e->key = *key;
     e->n_out = n;
+    e->ids = ids;
     for (size_t p = 0; p < n; p++) {
         e->outputs[p] = vflow_object_retain(st->io.outputs[p]);
         e->wanted[p] = st->io.wanted[p];
@@ -423,16 +443,36 @@ static int entry_fill(cache_entry *e, const vflow_stage *st,
     return 0;
 }
 
+/* Identities of a stage's outputs: derived from the key, except for a
+ * reader's, which are content hashes (see Design). NULL: out of memory. */
+static vflow_cache_key *output_ids(const vflow_stage *st,
+                                   const vflow_cache_key *key)
+{
+    size_t n = st->desc->n_outputs;
+    vflow_cache_key *ids = calloc(n ? n : 1, sizeof *ids);
+    if (ids == NULL)
+        return NULL;
+    bool reader = (st->desc->flags & VFLOW_STAGE_READER) != 0;
+    for (size_t p = 0; p < n; p++)
+        ids[p] = reader ? content_identity(st->io.outputs[p])
+                        : output_identity(key, p);
+    return ids;
+}
+
 void vflow_cache_store(vflow_stage *st, const vflow_cache_key *key)
 {
     vflow_cache *c = st->rt->cache;
     size_t bytes = 0;
     for (size_t p = 0; p < st->desc->n_outputs; p++)
         bytes += object_bytes(st->io.outputs[p]);
+    vflow_cache_key *ids = output_ids(st, key); /* outside the lock */
+    if (ids == NULL)
+        return; /* caching is optional */
     pthread_mutex_lock(&c->lock);
     long same = entry_find(c, key);
     if (same >= 0 && entry_covers(&c->entries[same], st)) {
         pthread_mutex_unlock(&c->lock); /* a concurrent twin stored it */
+        free(ids);
         return;
     }
     if (same >= 0)
@@ -440,6 +480,7 @@ void vflow_cache_store(vflow_stage *st, const vflow_cache_key *key)
     if (bytes > c->max_bytes) {
         c->stats.too_large++;
         pthread_mutex_unlock(&c->lock);
+        free(ids);
         return;
     }
     while (c->bytes + bytes > c->max_bytes && c->n_entries > 0)
@@ -449,6 +490,7 @@ void vflow_cache_store(vflow_stage *st, const vflow_cache_key *key)
         cache_entry *grown = realloc(c->entries, cap * sizeof *grown);
         if (grown == NULL) {
             pthread_mutex_unlock(&c->lock); /* caching is optional */
+            free(ids);
             return;
         }
         c->entries = grown;
@@ -456,7 +498,7 @@ void vflow_cache_store(vflow_stage *st, const vflow_cache_key *key)
     }
     cache_entry *e = &c->entries[c->n_entries];
     memset(e, 0, sizeof *e);
-    if (entry_fill(e, st, key) == 0) {
+    if (entry_fill(e, st, key, ids) == 0) {
         e->last_used = ++c->tick;
         c->bytes += e->bytes;
         c->n_entries++;

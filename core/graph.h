@@ -56,7 +56,11 @@ typedef struct vflow_gwire {
 /* Run measurements of one node. */
 typedef struct vflow_gstats {
     bool ran;
+    bool cached;             /* outputs reused from the runtime's cache */
+    bool deferred;           /* writer left for vflow_pipeline_write_output */
     double wall_ms;
+    double cpu_ms;           /* process CPU time while it ran (includes
+                              * stages running beside it) */
     size_t out_bytes;        /* payload bytes of the outputs it produced */
     size_t live_bytes;       /* port objects alive when it finished */
     long long rss_bytes;     /* process peak RSS after it finished */
@@ -109,6 +113,7 @@ struct vflow_pipeline {
     bool wiring_only;        /* loaded for drawing: see below */
 
     /* last run (scheduler.c) */
+    bool outputs_deferred;   /* writers left for write_output */
     double total_ms;
     size_t peak_live_bytes;
     char *last_out_dir;

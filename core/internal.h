@@ -52,6 +52,7 @@ struct vflow_stage {
     bool defaults_applied;
     bool initialized;
     char name[64];               /* instance name for logs ("fmm") */
+    bool last_cached;            /* last run answered from the cache */
     vflow_ctx ctx;
     vflow_io io;
 };

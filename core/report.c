@@ -200,8 +200,12 @@ static void json_params(FILE *f, const vflow_gnode *g)
 
 static void json_stats(FILE *f, const vflow_gstats *st)
 {
-    fprintf(f, "\"ran\": %s, \"wall_ms\": %.3f", st->ran ? "true" : "false",
-            st->wall_ms);
+    fprintf(f, "\"ran\": %s, \"cached\": %s, ", st->ran ? "true" : "false",
+            st->cached ? "true" : "false");
+    if (st->deferred)
+        fputs("\"deferred\": true, ", f);
+    fprintf(f, "\"wall_ms\": %.3f, \"cpu_ms\": %.3f", st->wall_ms,
+            st->cpu_ms);
     fprintf(f, ", \"out_bytes\": %zu, \"live_bytes\": %zu, "
                "\"peak_rss_bytes\": %lld",
             st->out_bytes, st->live_bytes, st->rss_bytes);
@@ -385,8 +389,8 @@ static void human_bytes(double b, char *buf, size_t size)
 
 void vflow_report_print_profile(const vflow_pipeline *p, FILE *out)
 {
-    fprintf(out, "%-24s %-20s %10s %11s %11s %11s\n", "stage", "plugin",
-            "wall ms", "out", "live", "peak RSS");
+    fprintf(out, "%-24s %-20s %10s %10s %11s %11s %11s\n", "stage",
+            "plugin", "wall ms", "cpu ms", "out", "live", "peak RSS");
     for (size_t k = 0; k < p->n_nodes; k++) {
         const vflow_gnode *g = &p->nodes[p->order[k]];
         char o[32], l[32], r[32];
@@ -394,15 +398,15 @@ void vflow_report_print_profile(const vflow_pipeline *p, FILE *out)
         human_bytes((double)g->stats.live_bytes, l, sizeof l);
         human_bytes((double)g->stats.rss_bytes, r, sizeof r);
         char name[64];
-        snprintf(name, sizeof name, "%s%s", g->is_output ? "> " : "",
-                 g->name);
-        fprintf(out, "%-24s %-20s %10.1f %11s %11s %11s\n", name,
-                g->desc->name, g->stats.wall_ms, o, l, r);
+        snprintf(name, sizeof name, "%s%s%s", g->is_output ? "> " : "",
+                 g->name, g->stats.cached ? " *" : "");
+        fprintf(out, "%-24s %-20s %10.1f %10.1f %11s %11s %11s\n", name,
+                g->desc->name, g->stats.wall_ms, g->stats.cpu_ms, o, l, r);
     }
     char peak[32];
     human_bytes((double)p->peak_live_bytes, peak, sizeof peak);
-    fprintf(out, "total %.1f ms, peak live port data %s\n", p->total_ms,
-            peak);
+    fprintf(out, "total %.1f ms, peak live port data %s (* = outputs "
+                 "reused from the cache)\n", p->total_ms, peak);
 }
 
 /* ------------------------------------------------------------------ DOT */

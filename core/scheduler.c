@@ -46,6 +46,14 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+/* CPU time of the whole process (every thread), ms. */
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
 static long long peak_rss_bytes(void)
 {
     struct rusage ru;
@@ -192,9 +200,11 @@ static int run_node(vflow_pipeline *p, vflow_gnode *g, vflow_error *err)
     if (rc == 0 && g->is_output)
         rc = vflow_stage_set_param(g->inst, "path", g->tmp_path, err);
     if (rc == 0) {
-        double t0 = now_ms();
+        double t0 = now_ms(), c0 = cpu_ms();
         rc = vflow_stage_run(g->inst, err);
         g->stats.wall_ms = now_ms() - t0;
+        g->stats.cpu_ms = cpu_ms() - c0;
+        g->stats.cached = g->inst->last_cached;
     }
     disconnect_inputs(g);
     if (rc > 0)
@@ -253,7 +263,7 @@ static void node_done(sched *s, size_t i)
 {
     vflow_pipeline *p = s->p;
     vflow_gnode *g = &p->nodes[i];
-    g->stats.ran = true;
+    g->stats.ran = !g->stats.deferred;
     for (size_t k = 0; k < g->desc->n_outputs; k++)
         g->stats.out_bytes += object_bytes(g->inst->io.outputs[k]);
     s->live_bytes += g->stats.out_bytes;
@@ -291,6 +301,13 @@ static int start_node(sched *s, size_t i, vflow_error *err)
     vflow_runtime_log(s->p->rt, VFLOW_LOG_DEBUG, g->inst->name,
                       "starting (%s)", g->desc->name);
     emit_progress(s->p->rt, g->inst->name, 0.0);
+    if (g->is_output && s->p->outputs_deferred) {
+        /* Left for vflow_pipeline_write_output: its source stays kept. */
+        g->stats.deferred = true;
+        s->rc[i] = 0;
+        s->finished[s->n_finished++] = i;
+        return 0;
+    }
     if (s->max_in_flight <= 1) {
         /* Sequential: run inline, no helper thread. */
         s->rc[i] = run_node(s->p, g, &s->errs[i]);
@@ -450,6 +467,8 @@ static int commit_outputs(vflow_pipeline *p, vflow_error *err)
 {
     for (size_t i = p->n_stages; i < p->n_nodes; i++) {
         vflow_gnode *g = &p->nodes[i];
+        if (g->stats.deferred)
+            continue;
         if (access(g->tmp_path, F_OK) != 0)
             return vflow_error_set(err, VFLOW_EIO,
                                    "writer '%s' did not create '%s'",
@@ -457,6 +476,8 @@ static int commit_outputs(vflow_pipeline *p, vflow_error *err)
     }
     for (size_t i = p->n_stages; i < p->n_nodes; i++) {
         vflow_gnode *g = &p->nodes[i];
+        if (g->stats.deferred)
+            continue;
         if (rename(g->tmp_path, g->final_path) != 0)
             return vflow_error_set(err, VFLOW_EIO,
                                    "cannot rename '%s' to '%s': %s",
@@ -520,6 +541,7 @@ int vflow_pipeline_run(vflow_pipeline *p, const vflow_run_options *opts,
         opts = &none;
     const char *out_dir = opts->out_dir != NULL ? opts->out_dir : p->out_dir;
     vflow_scheduler_reset(p);
+    p->outputs_deferred = opts->defer_outputs;
     atomic_store(&p->rt->cancel, false);
     free(p->last_out_dir);
     if ((p->last_out_dir = strdup(out_dir)) == NULL)
@@ -572,4 +594,56 @@ vflow_object *vflow_pipeline_result(vflow_pipeline *p, const char *ref)
     if (g->results != NULL && g->results[port] != NULL)
         return g->results[port];
     return g->inst != NULL ? g->inst->io.outputs[port] : NULL;
+}
+
+/* The kept object a writer node writes (its single wire's source). */
+static vflow_object *writer_source(vflow_pipeline *p, const vflow_gnode *g)
+{
+    const vflow_gwire *w = &g->wires[0];
+    const vflow_gnode *src = &p->nodes[w->src];
+    return src->results != NULL ? src->results[w->src_port] : NULL;
+}
+
+int vflow_pipeline_write_output(vflow_pipeline *p, const char *file,
+                                vflow_error *err)
+{
+    vflow_error_clear(err);
+    vflow_gnode *g = NULL;
+    for (size_t i = p != NULL ? p->n_stages : 0;
+         p != NULL && i < p->n_nodes && g == NULL; i++)
+        if (strcmp(p->nodes[i].name, file) == 0)
+            g = &p->nodes[i];
+    if (g == NULL)
+        return vflow_error_set(err, VFLOW_ENOENT, "'%s' is not an output "
+                               "of the pipeline", file);
+    if (!g->stats.deferred)
+        return g->stats.ran ? 0
+                            : vflow_error_set(err, VFLOW_EINVAL,
+                                              "'%s' was not produced: the "
+                                              "run failed", file);
+    vflow_object *obj = writer_source(p, g);
+    if (obj == NULL)
+        return vflow_error_set(err, VFLOW_EINVAL, "'%s': its source %s holds "
+                               "nothing (the run failed or was reset)",
+                               file, g->wires[0].ref);
+    double t0 = now_ms(), c0 = cpu_ms();
+    int rc = vflow_stage_set_input(g->inst, g->wires[0].port, obj, err);
+    if (rc == 0)
+        rc = vflow_stage_set_param(g->inst, "path", g->tmp_path, err);
+    if (rc == 0)
+        rc = vflow_stage_run(g->inst, err);
+    vflow_stage_set_input(g->inst, g->wires[0].port, NULL, NULL);
+    if (rc == 0 && rename(g->tmp_path, g->final_path) != 0)
+        rc = vflow_error_set(err, VFLOW_EIO, "cannot rename '%s' to '%s': %s",
+                             g->tmp_path, g->final_path, strerror(errno));
+    if (rc != 0) {
+        unlink(g->tmp_path);
+        return vflow_error_prefix(err, "writing output '%s' (%s) failed: ",
+                                  g->name, g->desc->name);
+    }
+    g->stats.wall_ms = now_ms() - t0;
+    g->stats.cpu_ms = cpu_ms() - c0;
+    g->stats.deferred = false;
+    g->stats.ran = true;
+    return 0;
 }

@@ -160,6 +160,7 @@ int vflow_stage_run(vflow_stage *st, vflow_error *err)
      * cache (cache.c); on a miss the key is kept to store the outputs. */
     vflow_cache_key key;
     int cached = vflow_cache_lookup(st, &key);
+    st->last_cached = cached == 1;
     if (cached == 1) {
         vflow_error_clear(err);
         return 0;

@@ -175,6 +175,33 @@ static vflow_object *volume_clone(const vflow_object *obj)
     return &dst->base;
 }
 
+/*
+ * Hash of a large buffer: four independent multiply-rotate lanes over
+ * 8-byte words (the structure of xxHash64's main loop, Collet 2012), so a
+ * 128 MiB volume hashes in tens of ms where byte-wise FNV-1a, one
+ * dependent multiply per byte, takes ~10x longer. The stage cache
+ * content-hashes every loaded volume (core/cache.c). Not FNV: only ever
+ * compared with hashes made the same way in the same process.
+ */
+static uint64_t hash_bulk(uint64_t h, const void *data, size_t size)
+{
+    const uint64_t p1 = 0x9e3779b185ebca87ull, p2 = 0xc2b2ae3d27d4eb4full;
+    uint64_t lane[4] = {h + p1, h ^ p2, h - p1, h * p2 + 1};
+    const unsigned char *p = data;
+    size_t n = size / 32;
+    for (size_t i = 0; i < n; i++, p += 32)
+        for (int l = 0; l < 4; l++) {
+            uint64_t w;
+            memcpy(&w, p + 8 * l, sizeof w);
+            lane[l] += w * p2;
+            lane[l] = (lane[l] << 31 | lane[l] >> 33) * p1;
+        }
+    for (int l = 0; l < 4; l++)
+        h = vflow_hash_bytes(h, &lane[l], sizeof lane[l]);
+    h = vflow_hash_bytes(h, &size, sizeof size);
+    return vflow_hash_bytes(h, p, size % 32);
+}
+
 static uint64_t volume_hash(const vflow_object *obj)
 {
     const vflow_volume *v = (const vflow_volume *)obj;
@@ -182,7 +209,7 @@ static uint64_t volume_hash(const vflow_object *obj)
     h = vflow_hash_bytes(h, v->dims, sizeof v->dims);
     h = vflow_hash_bytes(h, v->affine, sizeof v->affine);
     h = vflow_hash_bytes(h, &v->dtype, sizeof v->dtype);
-    return vflow_hash_bytes(h, v->data, volume_bytes(obj));
+    return hash_bulk(h, v->data, volume_bytes(obj));
 }
 
 static void volume_describe(const vflow_object *obj, char *buf, size_t size)

@@ -170,11 +170,30 @@ typedef struct vflow_run_options {
     const char *out_dir;   /* NULL: the pipeline's default */
     bool profile;          /* print the per-stage table to `report` */
     FILE *report;          /* where to print the summary; NULL: none */
+    /* Run no writer: each `outputs:` file is written later, on demand, by
+     * vflow_pipeline_write_output (the objects they need stay kept until
+     * the next run or vflow_pipeline_free). report.json marks them
+     * "deferred". For servers, where most files are never downloaded. */
+    bool defer_outputs;
 } vflow_run_options;
 
-/* Runs the pipeline; writes outputs atomically and report.json. */
+/*
+ * Runs the pipeline; writes outputs atomically (unless deferred) and
+ * report.json, whose stages tell "cached" (outputs reused from the
+ * runtime's cache), "wall_ms" and "cpu_ms" (process CPU while the stage
+ * ran, stages running beside it included).
+ */
 int vflow_pipeline_run(vflow_pipeline *p, const vflow_run_options *opts,
                        vflow_error *err);
+/*
+ * After a successful run with `defer_outputs`: writes output `file` (its
+ * name under `outputs:`) into that run's output directory, atomically.
+ * 0 when written now or already written; VFLOW_ENOENT for an unknown name;
+ * the writer's error otherwise. report.json is not rewritten. Not
+ * thread-safe: one call at a time per pipeline, never during a run.
+ */
+int vflow_pipeline_write_output(vflow_pipeline *p, const char *file,
+                                vflow_error *err);
 /* Writes the wiring as Graphviz DOT. */
 int vflow_pipeline_write_dot(const vflow_pipeline *p, FILE *out,
                              vflow_error *err);

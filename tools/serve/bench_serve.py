@@ -9,9 +9,14 @@ click-dependent stages for nothing), then N click pairs with the end moved
 along the true centerline, and reports per pair the client round trip of
 POST /api/segment (JSON with centerline, contours, sections, measures) and
 of the same plus fetching lumen.stl and wall.stl, with the server's own
-time and the cache hits. Prints a Markdown table and the medians.
+time, its process CPU time for the request (timings.cpu_ms: on a loaded
+machine the wall times stretch, the CPU time much less) and the cache hits.
+Prints a Markdown table, the medians and the per-stage medians (wall and
+CPU); --labels also times the first download of labels.nii.gz, which the
+server writes on demand.
 
 usage: bench_serve.py VFLOW_EXE PHANTOM_DIR PIPELINE [--pairs N] [--threads T]
+                      [--labels]
 """
 import argparse
 import http.client
@@ -32,6 +37,13 @@ def request(port, method, path, body=None):
     raw = resp.read()
     conn.close()
     return resp.status, raw
+
+
+def fetch(port, url):
+    t0 = time.perf_counter()
+    st, raw = request(port, "GET", url)
+    assert st == 200, (url, st, raw[:200])
+    return (time.perf_counter() - t0) * 1e3, len(raw)
 
 
 def segment(port, start, end, fetch_meshes):
@@ -65,6 +77,8 @@ def main():
     ap.add_argument("pipeline")
     ap.add_argument("--pairs", type=int, default=9)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--labels", action="store_true",
+                    help="also time the first GET of labels.nii.gz")
     a = ap.parse_args()
     with open(os.path.join(a.phantom, "clicks.json")) as f:
         clicks = json.load(f)
@@ -90,29 +104,50 @@ def main():
               f"(server {first['timings']['server_ms']:.0f} ms, cache {first['cache']})")
         print()
         print("| pair | end moved (mm) | JSON round trip (ms) | + meshes (ms) | server (ms) | "
-              "cache hits / misses | stations | JSON KB |")
-        print("|---|---|---|---|---|---|---|---|")
-        t_json, t_all, t_srv = [], [], []
+              "server CPU (ms) | cache hits / misses | stations | JSON KB |"
+              + (" labels.nii.gz GET (ms) |" if a.labels else ""))
+        print("|---|---|---|---|---|---|---|---|---|" + ("---|" if a.labels else ""))
+        t_json, t_all, t_srv, t_cpu, t_lab = [], [], [], [], []
+        per_stage = {}
         for i in range(a.pairs):
             back = 2.0 + 2.0 * i
             start = truth_at(rows, clicks["start_s_mm"] + 0.5 * (i % 3))
             end = truth_at(rows, clicks["end_s_mm"] - back)
             res, tj, ta, nbytes, mbytes = segment(port, start, end, True)
             srv = res["timings"]["server_ms"]
+            cpu = res["timings"].get("cpu_ms", float("nan"))
             t_json.append(tj)
             t_all.append(ta)
             t_srv.append(srv)
+            t_cpu.append(cpu)
+            for k, v in res["timings"]["stages"].items():
+                per_stage.setdefault(k, []).append((v["ms"], v.get("cpu_ms", 0.0), v["cached"]))
+            lab = ""
+            if a.labels and "labels.nii.gz" in res["files"]:
+                ms, _ = fetch(port, res["files"]["labels.nii.gz"])
+                t_lab.append(ms)
+                lab = f" {ms:.0f} |"
             n_st = len(res.get("contours", {}).get("stations", [])) or len(res["centerline"])
-            print(f"| {i + 1} | {back:.0f} | {tj:.0f} | {ta:.0f} | {srv:.0f} | "
-                  f"{res['cache']['hits']} / {res['cache']['misses']} | {n_st} | {nbytes / 1024:.0f} |")
+            print(f"| {i + 1} | {back:.0f} | {tj:.0f} | {ta:.0f} | {srv:.0f} | {cpu:.0f} | "
+                  f"{res['cache']['hits']} / {res['cache']['misses']} | {n_st} | {nbytes / 1024:.0f} |"
+                  + lab)
         print()
         print(f"median over {a.pairs} pairs: JSON {statistics.median(t_json):.0f} ms, "
-              f"with meshes {statistics.median(t_all):.0f} ms, server {statistics.median(t_srv):.0f} ms")
+              f"with meshes {statistics.median(t_all):.0f} ms, server {statistics.median(t_srv):.0f} ms, "
+              f"server CPU {statistics.median(t_cpu):.0f} ms"
+              + (f", labels.nii.gz first GET {statistics.median(t_lab):.0f} ms" if t_lab else ""))
+        print("median per stage over the pairs (wall ms / CPU ms, * = from the cache): " +
+              ", ".join(f"{k} {statistics.median(x[0] for x in v):.0f}/"
+                        f"{statistics.median(x[1] for x in v):.0f}{'*' if all(x[2] for x in v) else ''}"
+                        for k, v in per_stage.items()))
         stages = res["timings"]["stages"]
         print("last pair per stage (ms, * = from the cache): " +
               ", ".join(f"{k} {v['ms']:.0f}{'*' if v['cached'] else ''}" for k, v in stages.items()))
         outs = res["timings"].get("outputs", {})
-        print("last pair per output file (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in outs.items()))
+        print("last pair per output file written with the run (ms): " +
+              (", ".join(f"{k} {v:.0f}" for k, v in outs.items()) or "none") +
+              "; deferred to their first download: " +
+              (", ".join(res["timings"].get("deferred", [])) or "none"))
         print(f"last pair: pipeline {res['timings'].get('pipeline_ms', 0):.0f} ms, "
               f"server {res['timings']['server_ms']:.0f} ms")
     finally:

@@ -401,7 +401,8 @@ static void usage(FILE *out)
     fputs("usage: vflow serve [IMAGE] [options]\n"
           "Serves the web viewer and the JSON API for two-click vessel\n"
           "segmentation (docs/serve.md).\n\n"
-          "  --pipeline FILE     pipeline to run (default pipelines/lad.yaml)\n"
+          "  --pipeline FILE     pipeline to run (default\n"
+          "                      pipelines/lad-interactive.yaml)\n"
           "  --port N            TCP port (default 8080; 0 picks a free one)\n"
           "  --host ADDR         IPv4 address to bind (default 127.0.0.1)\n"
           "  --set NAME=VALUE    extra pipeline override (repeatable)\n"
@@ -522,8 +523,10 @@ static void find_web_dir(serve_state *s, const char *given)
 
 static int find_pipeline(serve_state *s, const char *given)
 {
-    const char *cands[] = {given, "pipelines/lad.yaml",
-                           VFLOW_SOURCE_ROOT "/pipelines/lad.yaml"};
+    /* lad.yaml wired so that nothing costly depends on the clicks. */
+    const char *cands[] = {given, "pipelines/lad-interactive.yaml",
+                           VFLOW_SOURCE_ROOT
+                           "/pipelines/lad-interactive.yaml"};
     for (size_t i = given != NULL ? 0 : 1; i < 3; i++) {
         if (cands[i] != NULL && access(cands[i], R_OK) == 0 &&
             realpath(cands[i], s->pipeline) != NULL)
@@ -532,7 +535,7 @@ static int find_pipeline(serve_state *s, const char *given)
             break;
     }
     vflow_cli_error("serve: pipeline '%s' not found (give --pipeline FILE)",
-                    given != NULL ? given : "pipelines/lad.yaml");
+                    given != NULL ? given : "pipelines/lad-interactive.yaml");
     return VFLOW_EXIT_INPUT;
 }
 
@@ -603,11 +606,13 @@ static void state_free(serve_state *s)
         vflow_object_release(&s->volume->vol->base);
         free(s->volume);
     }
+    serve_runs_free(s); /* pipelines use the runtime: free them first */
     vflow_runtime_free(s->rt);
     if (!s->keep_tmp && s->tmp_dir[0] != '\0')
         serve_remove_tree(s->tmp_dir);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->run_lock);
+    pthread_mutex_destroy(&s->files_lock);
     pthread_mutex_destroy(&s->warmup_lock);
 }
 
@@ -650,6 +655,7 @@ int vflow_cmd_serve(int argc, char **argv)
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->run_lock, NULL);
+    pthread_mutex_init(&s->files_lock, NULL);
     pthread_mutex_init(&s->warmup_lock, NULL);
     s->warmup = true;
     json_c_set_serialization_double_format("%.7g", JSON_C_OPTION_GLOBAL);

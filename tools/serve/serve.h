@@ -16,6 +16,10 @@
 
 #define SERVE_MAX_SETS 32
 #define SERVE_MAX_RUNS 64       /* run directories kept on disk */
+/* Runs whose pipeline stays in memory, so their output files can still be
+ * written when first downloaded (vflow_pipeline_write_output); an older
+ * run serves only the files written before it expired. */
+#define SERVE_LIVE_RUNS 4
 #define SERVE_MAX_FILES 48      /* files listed per run */
 #define SERVE_MAX_JSON (1u << 20) /* request bodies other than uploads */
 
@@ -34,6 +38,9 @@ typedef struct serve_run {
     char dir[PATH_MAX];
     size_t n_files;
     char files[SERVE_MAX_FILES][128];
+    /* The run's pipeline (owned; NULL once expired): the pipeline runs
+     * with its writers deferred, and a file is written on first GET. */
+    vflow_pipeline *pipeline;
 } serve_run;
 
 /* Progress of the pipeline run in flight (fed by the runtime's sink). */
@@ -60,15 +67,15 @@ typedef struct serve_state {
 
     pthread_mutex_t lock;       /* volume, runs, progress, counters */
     pthread_mutex_t run_lock;   /* one pipeline run at a time */
+    /* Deferred output writes and the freeing of expired runs' pipelines.
+     * Lock order: files_lock before lock. */
+    pthread_mutex_t files_lock;
     serve_volume *volume;       /* NULL before a volume is loaded */
     unsigned next_volume_id;
     serve_run runs[SERVE_MAX_RUNS];
     size_t n_runs;
     unsigned next_run_id;
     serve_progress progress;
-    /* Stages answered from the cache during the current run (log sink). */
-    char cached_stages[32][64];
-    size_t n_cached_stages;
     unsigned long requests;
     pthread_mutex_t warmup_lock; /* guards warmup_tid / warmup_started */
     pthread_t warmup_tid;       /* the last warm-up thread (joined later) */
@@ -128,7 +135,18 @@ void serve_warmup_start(serve_state *s);
  */
 int serve_segment(serve_state *s, const double *start, const double *end,
                   json_object **out, unsigned *http, vflow_error *err);
-/* Log sink of the server's runtime (records cache hits per stage). */
+/*
+ * Makes file `name` of run `run_id` available on disk: writes a deferred
+ * pipeline output now if needed. On success fills path[PATH_MAX] and
+ * returns 0; otherwise VFLOW_ENOENT (no such run or file: 404), or
+ * VFLOW_EINVAL (the run expired before the file was written: 410), or the
+ * writer's error with *err set (500).
+ */
+int serve_run_file(serve_state *s, unsigned long run_id, const char *name,
+                   char *path, vflow_error *err);
+/* Frees the pipelines the run registry still holds (shutdown). */
+void serve_runs_free(serve_state *s);
+/* Log sink of the server's runtime (stderr for warnings and errors). */
 void serve_log_sink(void *user, vflow_log_level level, const char *stage,
                     const char *text);
 /* Progress sink of the server's runtime. */

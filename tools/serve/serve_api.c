@@ -338,7 +338,8 @@ static enum MHD_Result post_segment(serve_state *s, struct MHD_Connection *c,
 
 /* -------------------------------------------------------------- files */
 
-/* GET /api/files/<run>/<name>: only files a finished run produced. */
+/* GET /api/files/<run>/<name>: only files a finished run produced; a
+ * deferred pipeline output is written on its first download. */
 static enum MHD_Result get_file(serve_state *s, struct MHD_Connection *c,
                                 const char *rest)
 {
@@ -348,19 +349,19 @@ static enum MHD_Result get_file(serve_state *s, struct MHD_Connection *c,
         return serve_send_error(c, MHD_HTTP_NOT_FOUND, "no such file");
     const char *name = end + 1;
     char path[PATH_MAX] = "";
-    pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->n_runs && path[0] == '\0'; i++) {
-        const serve_run *r = &s->runs[i];
-        if (r->id != id)
-            continue;
-        for (size_t f = 0; f < r->n_files; f++)
-            if (strcmp(r->files[f], name) == 0 &&
-                !serve_pathf(path, "%s/%s", r->dir, name))
-                path[0] = '\0';
-    }
-    pthread_mutex_unlock(&s->lock);
-    if (path[0] == '\0')
+    vflow_error err;
+    vflow_error_clear(&err);
+    int rc = serve_run_file(s, id, name, path, &err);
+    if (rc == VFLOW_ENOENT)
         return serve_send_error(c, MHD_HTTP_NOT_FOUND, "no such file");
+    if (rc == VFLOW_EINVAL)
+        return serve_send_error(c, MHD_HTTP_GONE, "'%s' of run %lu was not "
+                                "written before the run expired (the server "
+                                "keeps the last %d runs' results): segment "
+                                "again", name, id, SERVE_LIVE_RUNS);
+    if (rc != 0)
+        return serve_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s",
+                                err.message);
     return serve_send_file(c, path, serve_content_type(name));
 }
 

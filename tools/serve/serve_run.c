@@ -8,14 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "serve.h"
-
-/* Text of the DEBUG line core/cache.c logs on a hit. */
-#define CACHE_HIT_TEXT "outputs reused from the cache"
 
 static double now_ms(void)
 {
@@ -24,22 +22,24 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+/* CPU time of the whole process (all threads), ms. */
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-3;
+}
+
 /* ---------------------------------------------------------- sinks */
 
 void serve_log_sink(void *user, vflow_log_level level, const char *stage,
                     const char *text)
 {
-    serve_state *s = user;
-    if (level == VFLOW_LOG_DEBUG) {
-        if (stage != NULL && strcmp(text, CACHE_HIT_TEXT) == 0) {
-            pthread_mutex_lock(&s->lock);
-            if (s->n_cached_stages < 32)
-                snprintf(s->cached_stages[s->n_cached_stages++], 64, "%s",
-                         stage);
-            pthread_mutex_unlock(&s->lock);
-        }
-        return;
-    }
+    (void)user;
+    if (level == VFLOW_LOG_DEBUG)
+        return; /* cache hits are in report.json ("cached") */
     const char *lvl = level == VFLOW_LOG_ERROR  ? "error: "
                       : level == VFLOW_LOG_WARN ? "warning: "
                                                 : "";
@@ -150,23 +150,85 @@ static json_object *contours_json(const vflow_contours *ct)
 
 /* ------------------------------------------------------------- runs */
 
-/* Registers a finished run; drops the oldest run's directory if full. */
+/*
+ * Registers a finished run (taking its pipeline); drops the oldest run's
+ * directory if full, and the pipeline of the run that leaves the live
+ * window (its unwritten files expire).
+ */
 static void run_register(serve_state *s, const serve_run *r)
 {
     char old[PATH_MAX] = "";
+    vflow_pipeline *expired[2] = {NULL, NULL};
+    pthread_mutex_lock(&s->files_lock);
     pthread_mutex_lock(&s->lock);
     if (s->n_runs == SERVE_MAX_RUNS) {
         snprintf(old, sizeof old, "%s", s->runs[0].dir);
+        expired[0] = s->runs[0].pipeline;
         memmove(&s->runs[0], &s->runs[1],
                 (SERVE_MAX_RUNS - 1) * sizeof s->runs[0]);
         s->n_runs--;
     }
     s->runs[s->n_runs++] = *r;
+    if (s->n_runs > SERVE_LIVE_RUNS) {
+        serve_run *gone = &s->runs[s->n_runs - 1 - SERVE_LIVE_RUNS];
+        expired[1] = gone->pipeline;
+        gone->pipeline = NULL;
+    }
     pthread_mutex_unlock(&s->lock);
+    vflow_pipeline_free(expired[0]);
+    vflow_pipeline_free(expired[1]);
+    pthread_mutex_unlock(&s->files_lock);
     if (old[0] != '\0')
         serve_remove_tree(old);
 }
 
+void serve_runs_free(serve_state *s)
+{
+    pthread_mutex_lock(&s->files_lock);
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n_runs; i++) {
+        vflow_pipeline_free(s->runs[i].pipeline);
+        s->runs[i].pipeline = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->files_lock);
+}
+
+/* Run `run_id` and whether `name` is one of its files (lock held). */
+static serve_run *run_find(serve_state *s, unsigned long run_id,
+                           const char *name)
+{
+    for (size_t i = 0; i < s->n_runs; i++) {
+        serve_run *r = &s->runs[i];
+        if (r->id != run_id)
+            continue;
+        for (size_t f = 0; f < r->n_files; f++)
+            if (strcmp(r->files[f], name) == 0)
+                return r;
+        return NULL;
+    }
+    return NULL;
+}
+
+int serve_run_file(serve_state *s, unsigned long run_id, const char *name,
+                   char *path, vflow_error *err)
+{
+    struct stat sb;
+    pthread_mutex_lock(&s->files_lock);
+    pthread_mutex_lock(&s->lock);
+    serve_run *r = run_find(s, run_id, name);
+    bool ok = r != NULL && serve_pathf(path, "%s/%s", r->dir, name);
+    vflow_pipeline *p = ok ? r->pipeline : NULL;
+    pthread_mutex_unlock(&s->lock);
+    int rc = ok ? 0 : VFLOW_ENOENT;
+    /* Not on disk yet: a deferred output, written now while the run's
+     * pipeline is alive (files_lock keeps it so). */
+    if (rc == 0 && stat(path, &sb) != 0)
+        rc = p != NULL ? vflow_pipeline_write_output(p, name, err)
+                       : VFLOW_EINVAL;
+    pthread_mutex_unlock(&s->files_lock);
+    return rc;
+}
 static void run_add_file(serve_run *r, json_object *files, const char *name)
 {
     if (r->n_files >= SERVE_MAX_FILES || !serve_name_safe(name))
@@ -294,18 +356,16 @@ static const char *jstr(json_object *o, const char *key)
                                                  : NULL;
 }
 
-static bool stage_was_cached(serve_state *s, const char *name)
+static double jdouble(json_object *o, const char *key)
 {
-    bool hit = false;
-    pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->n_cached_stages && !hit; i++)
-        hit = strcmp(s->cached_stages[i], name) == 0;
-    pthread_mutex_unlock(&s->lock);
-    return hit;
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v)
+                                                 : 0.0;
 }
 
-/* {"total_ms", "stages": {name: {"ms", "cached", "plugin"}}} */
-static json_object *timings_json(serve_state *s, json_object *report)
+/* {"pipeline_ms", "stages": {name: {"ms", "cpu_ms", "cached", "plugin"}},
+ *  "outputs": {file: ms}, "deferred": [file...]} */
+static json_object *timings_json(json_object *report)
 {
     json_object *t = json_object_new_object();
     json_object *stages = json_object_new_object(), *arr = NULL, *v = NULL;
@@ -316,12 +376,12 @@ static json_object *timings_json(serve_state *s, json_object *report)
             if (name == NULL)
                 continue;
             json_object *o = json_object_new_object();
-            double ms = json_object_object_get_ex(st, "wall_ms", &v)
-                            ? json_object_get_double(v)
-                            : 0;
-            json_object_object_add(o, "ms", jnum(ms));
-            json_object_object_add(o, "cached", json_object_new_boolean(
-                                                    stage_was_cached(s, name)));
+            json_object_object_add(o, "ms", jnum(jdouble(st, "wall_ms")));
+            json_object_object_add(o, "cpu_ms", jnum(jdouble(st, "cpu_ms")));
+            bool cached = json_object_object_get_ex(st, "cached", &v) &&
+                          json_object_get_boolean(v);
+            json_object_object_add(o, "cached",
+                                   json_object_new_boolean(cached));
             const char *plugin = jstr(st, "plugin");
             json_object_object_add(o, "plugin",
                                    json_object_new_string(plugin ? plugin
@@ -330,15 +390,24 @@ static json_object *timings_json(serve_state *s, json_object *report)
         }
     json_object_object_add(t, "stages", stages);
     json_object *writers = json_object_new_object();
+    json_object *deferred = json_object_new_array();
     if (json_object_object_get_ex(report, "outputs", &arr))
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
             json_object *o = json_object_array_get_idx(arr, i);
             const char *file = jstr(o, "file");
-            if (file != NULL && json_object_object_get_ex(o, "wall_ms", &v))
+            if (file == NULL)
+                continue;
+            if (json_object_object_get_ex(o, "deferred", &v) &&
+                json_object_get_boolean(v))
+                json_object_array_add(deferred,
+                                      json_object_new_string(file));
+            else
                 json_object_object_add(writers, file,
-                                       jnum(json_object_get_double(v)));
+                                       jnum(jdouble(o, "wall_ms")));
         }
     json_object_object_add(t, "outputs", writers);
+    /* Written when first downloaded (GET /api/files/RUN/FILE). */
+    json_object_object_add(t, "deferred", deferred);
     if (json_object_object_get_ex(report, "total_ms", &v))
         json_object_object_add(t, "pipeline_ms",
                                jnum(json_object_get_double(v)));
@@ -346,8 +415,7 @@ static json_object *timings_json(serve_state *s, json_object *report)
 }
 
 /* Builds the result object from report.json and the kept results. */
-static json_object *result_build(serve_state *s, serve_run *r,
-                                 vflow_pipeline *p)
+static json_object *result_build(serve_run *r, vflow_pipeline *p)
 {
     char path[PATH_MAX];
     json_object *report = serve_pathf(path, "%s/report.json", r->dir)
@@ -375,7 +443,7 @@ static json_object *result_build(serve_state *s, serve_run *r,
         json_object_object_add(res, "centerline", json_object_new_array());
     json_object_object_add(res, "files", files);
     json_object_object_add(res, "timings",
-                           report ? timings_json(s, report)
+                           report ? timings_json(report)
                                   : json_object_new_object());
     json_object_put(report);
     return res;
@@ -405,7 +473,6 @@ static void progress_begin(serve_state *s, const char *phase, unsigned vid)
     s->progress.fraction = 0;
     s->progress.stages_done = 0;
     s->progress.volume_id = vid;
-    s->n_cached_stages = 0;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -452,7 +519,11 @@ static vflow_pipeline *run_pipeline(serve_state *s, const char *const *ov,
         *rc = err->code != 0 ? err->code : VFLOW_EINVAL;
         return NULL;
     }
-    vflow_run_options opts = {.out_dir = dir, .profile = false, .report = NULL};
+    /* Writers wait for a download (serve_run_file): most files of a click
+     * pair are never fetched, and labels.nii.gz alone (gzip of a u8 copy
+     * of the whole grid) costs more than the rest of the tail. */
+    vflow_run_options opts = {.out_dir = dir, .profile = false,
+                              .report = NULL, .defer_outputs = true};
     *rc = vflow_pipeline_run(p, &opts, err);
     return p;
 }
@@ -512,7 +583,7 @@ int serve_segment(serve_state *s, const double *start, const double *end,
     char image[PATH_MAX], wa[64], wb[64];
     unsigned vid = 0;
     pthread_mutex_lock(&s->run_lock);
-    double t_lock = now_ms();
+    double t_lock = now_ms(), c_lock = cpu_ms();
     if (!current_volume(s, image, &vid, wa, wb)) {
         pthread_mutex_unlock(&s->run_lock);
         *http = 409;
@@ -530,15 +601,19 @@ int serve_segment(serve_state *s, const double *start, const double *end,
     vflow_pipeline *p = run_pipeline(s, ov, n_ov, r.dir, &rc, err);
     vflow_runtime_cache_stats(s->rt, &after);
     if (rc == 0 && start != NULL) {
-        *out = result_build(s, &r, p);
+        *out = result_build(&r, p);
         json_object *t = NULL;
         json_object_object_get_ex(*out, "timings", &t);
         json_object_object_add(t, "server_ms", jnum(now_ms() - t_lock));
+        /* Process CPU (every thread, so also any concurrent download). */
+        json_object_object_add(t, "cpu_ms", jnum(cpu_ms() - c_lock));
         json_object_object_add(t, "queued_ms", jnum(t_lock - t0));
         json_object_object_add(*out, "cache", cache_delta(&before, &after));
         json_object_object_add(*out, "run", json_object_new_int((int)r.id));
         json_object_object_add(*out, "volume_id",
                                json_object_new_int((int)vid));
+        r.pipeline = p; /* kept for the deferred files */
+        p = NULL;
         run_register(s, &r);
     } else {
         *http = status_of(rc);

@@ -169,7 +169,8 @@ static int run_loaded(vflow_pipeline *p, const run_args *a)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    vflow_run_options ro = {a->out_dir, a->profile, stdout};
+    vflow_run_options ro = {.out_dir = a->out_dir, .profile = a->profile,
+                            .report = stdout};
     vflow_error err;
     vflow_error_clear(&err);
     int rc = vflow_pipeline_run(p, &ro, &err);
