@@ -20,4 +20,19 @@ vflow_volume *vflow_labelmap_build(const vflow_contours *c,
                                    unsigned supersample, vflow_ctx *ctx,
                                    vflow_error *err);
 
+/*
+ * The same labels on the part of `grid` around the vessel only: the
+ * bounding box of the outer surface padded by `pad_mm` (per axis
+ * ceil(pad_mm / spacing) voxels), clipped to the grid. The voxels are those
+ * of `grid` (same spacing and orientation, affine translated to the box's
+ * corner), so any viewer places it over the image; a 64 MiB full-grid copy
+ * becomes ~1 MiB for a coronary. A surface missing the grid gives one zero
+ * voxel at the grid's corner. Transfer full.
+ */
+vflow_volume *vflow_labelmap_build_box(const vflow_contours *c,
+                                       const vflow_volume *grid,
+                                       bool fix_bends, unsigned supersample,
+                                       double pad_mm, vflow_ctx *ctx,
+                                       vflow_error *err);
+
 #endif

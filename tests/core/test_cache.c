@@ -113,13 +113,42 @@ static const vflow_stage_desc reader_stage = {
     .n_params = 1, .extensions = txt_ext, .priv_size = sizeof(reader_priv),
     .run = reader_run};
 
-/* A writer flagged deterministic: must still run every time. */
+/* A writer flagged deterministic: must still run every time. Creates an
+ * empty file at `path` where it can (pipelines check that it exists). */
 static int writer_run(void *p, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
 {
-    (void)p, (void)ctx, (void)io, (void)err;
+    (void)ctx, (void)io, (void)err;
+    reader_priv *w = p;
     atomic_fetch_add(&writer_runs, 1);
+    FILE *f = w->path != NULL ? fopen(w->path, "w") : NULL;
+    if (f != NULL)
+        fclose(f);
     return 0;
 }
+
+/* Two inputs: out = volume + other (a stage fed by the clicks). */
+static int add_run(void *p, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
+{
+    (void)p, (void)ctx;
+    vflow_volume *a = vflow_io_volume(io, "volume");
+    vflow_volume *b = vflow_io_volume(io, "other");
+    vflow_volume *out = vflow_volume_create_like(a, VFLOW_DTYPE_F32, err);
+    if (out == NULL)
+        return err->code;
+    for (size_t i = 0; i < vflow_volume_voxel_count(a); i++)
+        ((float *)out->data)[i] = (float)(vflow_volume_get(a, i, 0, 0) +
+                                          vflow_volume_get(b, 0, 0, 0));
+    return vflow_io_set_output(io, "volume", &out->base);
+}
+static const vflow_port_desc add_in[] = {
+    {"volume", VFLOW_TYPE_VOLUME, false, "input"},
+    {"other", VFLOW_TYPE_VOLUME, false, "its first voxel is added"}};
+static const vflow_stage_desc add_stage = {
+    VFLOW_STAGE_HEADER,
+    .flags = VFLOW_STAGE_DETERMINISTIC | VFLOW_STAGE_THREAD_SAFE,
+    .name = "add", .version = "1.0", .summary = "add a number",
+    .inputs = add_in, .n_inputs = 2, .outputs = vol_out, .n_outputs = 1,
+    .run = add_run};
 static const vflow_stage_desc writer_stage = {
     VFLOW_STAGE_HEADER,
     .flags = VFLOW_STAGE_DETERMINISTIC | VFLOW_STAGE_WRITER,
@@ -129,9 +158,9 @@ static const vflow_stage_desc writer_stage = {
     .run = writer_run};
 
 static const vflow_stage_desc *const stages[] = {
-    &scale_stage, &random_stage, &reader_stage, &writer_stage};
+    &scale_stage, &random_stage, &reader_stage, &writer_stage, &add_stage};
 static const vflow_plugin_info info = {VFLOW_ABI_MAJOR, VFLOW_ABI_MINOR,
-                                       "test", 4, stages};
+                                       "test", 5, stages};
 
 /* --------------------------------------------------------- fixtures */
 
@@ -456,4 +485,171 @@ Test(cache, concurrent_runs_from_two_threads_stay_consistent)
     cr_assert_leq(s.entries, 4);
     cr_assert_leq(s.bytes, 4 * 64 * sizeof(float));
     vflow_object_release(&v->base);
+}
+
+/* ------------------------------------------------ content and pipelines */
+
+/* A temporary text file holding `text`; path in buf (size >= 40). */
+static void temp_file(char *buf, const char *text)
+{
+    snprintf(buf, 40, "/tmp/vflow-cache-test-XXXXXX.txt");
+    int fd = mkstemps(buf, 4);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+Test(cache, same_bytes_under_another_path_reuse_what_was_computed_from_them)
+{
+    char a[40], b[40], c[40];
+    temp_file(a, "5\n");
+    temp_file(b, "5\n");
+    temp_file(c, "6\n");
+    const char *pa[] = {"path", a, NULL}, *pb[] = {"path", b, NULL},
+               *pc[] = {"path", c, NULL};
+    vflow_object *va = run_stage("txt_load", NULL, pa);
+    vflow_object_release(run_stage("scale", VFLOW_VOLUME(va), NULL));
+    cr_assert_eq(atomic_load(&scale_runs), 1);
+    /* Another file (an upload under a new name): read again, but its
+     * volume has the same content identity, so `scale` is reused. */
+    vflow_object *vb = run_stage("txt_load", NULL, pb);
+    cr_assert_eq(atomic_load(&reader_runs), 2);
+    cr_assert_neq(va, vb);
+    vflow_object_release(run_stage("scale", VFLOW_VOLUME(vb), NULL));
+    cr_assert_eq(atomic_load(&scale_runs), 1, "same bytes: scale reused");
+    vflow_object *vc = run_stage("txt_load", NULL, pc);
+    vflow_object_release(run_stage("scale", VFLOW_VOLUME(vc), NULL));
+    cr_assert_eq(atomic_load(&scale_runs), 2, "other bytes: scale runs");
+    vflow_object_release(va);
+    vflow_object_release(vb);
+    vflow_object_release(vc);
+    unlink(a);
+    unlink(b);
+    unlink(c);
+}
+
+/* The pipeline of an interactive session in small: `pre` depends on the
+ * image only (vesselness), `mix` and `post` on the click too (FMM on). */
+static const char interactive_yaml[] =
+    "vflow: 1\n"
+    "name: interactive\n"
+    "inputs:\n"
+    "  image: {type: file}\n"
+    "  click: {type: file}\n"
+    "stages:\n"
+    "  load: {plugin: txt_load, params: {path: \"${image}\"}}\n"
+    "  clicks: {plugin: txt_load, params: {path: \"${click}\"}}\n"
+    "  pre: {plugin: scale, in: {volume: load.volume}}\n"
+    "  mix: {plugin: add, in: {volume: pre.volume, other: clicks.volume}}\n"
+    "  post: {plugin: scale, in: {volume: mix.volume}, params: {gain: 3}}\n"
+    "outputs:\n"
+    "  out.txt: post.volume\n";
+
+/* "cached" of stage `name` in report.json text. */
+static bool report_cached(const char *json, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\"name\": \"%s\"", name);
+    const char *at = strstr(json, key);
+    cr_assert_not_null(at, "no stage %s in the report", name);
+    const char *c = strstr(at, "\"cached\": ");
+    cr_assert_not_null(c);
+    return strncmp(c + 10, "true", 4) == 0;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "cannot read %s", path);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Loads the pipeline with image and click files and runs it into dir. */
+static vflow_pipeline *run_interactive(const char *yaml, const char *image,
+                                       const char *click, const char *dir,
+                                       bool defer)
+{
+    char ov[2][64];
+    snprintf(ov[0], sizeof ov[0], "image=%s", image);
+    snprintf(ov[1], sizeof ov[1], "click=%s", click);
+    const char *ovs[] = {ov[0], ov[1]};
+    vflow_pipeline *p = vflow_pipeline_load(rt, yaml, ovs, 2, &err);
+    cr_assert_not_null(p, "%s", err.message);
+    vflow_run_options o = {.out_dir = dir, .defer_outputs = defer};
+    cr_assert_eq(vflow_pipeline_run(p, &o, &err), 0, "%s", err.message);
+    return p;
+}
+
+Test(cache, a_moved_click_reruns_only_the_stages_that_depend_on_it)
+{
+    char dir[] = "/tmp/vflow-cache-pipe-XXXXXX", yaml[80], out[96], rep[96];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(yaml, sizeof yaml, "%s/p.yaml", dir);
+    FILE *f = fopen(yaml, "w");
+    fputs(interactive_yaml, f);
+    fclose(f);
+    char image[40], c1[40], c2[40];
+    temp_file(image, "5\n");
+    temp_file(c1, "1\n");
+    temp_file(c2, "2\n");
+    snprintf(rep, sizeof rep, "%s/report.json", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    vflow_pipeline *p = run_interactive(yaml, image, c1, dir, false);
+    const char *r = read_text(rep);
+    const char *all[] = {"load", "clicks", "pre", "mix", "post"};
+    for (size_t i = 0; i < 5; i++)
+        cr_assert(!report_cached(r, all[i]), "%s: first run", all[i]);
+    vflow_pipeline_free(p);
+    cr_assert_eq(atomic_load(&scale_runs), 2);
+    /* The second click: load and pre come from the cache, the rest runs. */
+    p = run_interactive(yaml, image, c2, dir, false);
+    r = read_text(rep);
+    cr_assert(report_cached(r, "load"));
+    cr_assert(report_cached(r, "pre"));
+    cr_assert(!report_cached(r, "clicks"));
+    cr_assert(!report_cached(r, "mix"));
+    cr_assert(!report_cached(r, "post"));
+    cr_assert_eq(atomic_load(&scale_runs), 3, "only post's scale ran");
+    float v = ((float *)VFLOW_VOLUME(vflow_pipeline_result(p, "post.volume"))
+                   ->data)[0];
+    cr_assert_float_eq(v, 3.0f * (2.0f * 5.0f + 2.0f), 1e-5);
+    vflow_pipeline_free(p);
+    unlink(image), unlink(c1), unlink(c2), unlink(yaml), unlink(out),
+        unlink(rep);
+    rmdir(dir);
+}
+
+Test(cache, deferred_outputs_are_written_on_request_only)
+{
+    char dir[] = "/tmp/vflow-cache-pipe-XXXXXX", yaml[80], out[96], rep[96];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(yaml, sizeof yaml, "%s/p.yaml", dir);
+    FILE *f = fopen(yaml, "w");
+    fputs(interactive_yaml, f);
+    fclose(f);
+    char image[40], c1[40];
+    temp_file(image, "5\n");
+    temp_file(c1, "1\n");
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(rep, sizeof rep, "%s/report.json", dir);
+    vflow_pipeline *p = run_interactive(yaml, image, c1, dir, true);
+    cr_assert_eq(atomic_load(&writer_runs), 0);
+    cr_assert_neq(access(out, F_OK), 0, "deferred: not written by the run");
+    cr_assert_not_null(strstr(read_text(rep), "\"deferred\": true"));
+    cr_assert_eq(vflow_pipeline_write_output(p, "nothing.txt", &err),
+                 VFLOW_ENOENT);
+    cr_assert_eq(vflow_pipeline_write_output(p, "out.txt", &err), 0, "%s",
+                 err.message);
+    cr_assert_eq(access(out, F_OK), 0);
+    cr_assert_eq(atomic_load(&writer_runs), 1);
+    /* Already written: nothing to do. */
+    cr_assert_eq(vflow_pipeline_write_output(p, "out.txt", &err), 0);
+    cr_assert_eq(atomic_load(&writer_runs), 1);
+    vflow_pipeline_free(p);
+    unlink(image), unlink(c1), unlink(yaml), unlink(out), unlink(rep);
+    rmdir(dir);
 }

@@ -248,3 +248,85 @@ Test(labelmap_stage, labels_do_not_depend_on_the_thread_count)
     vflow_object_release(&c->base);
     vflow_object_release(&g->base);
 }
+
+/* crop_mm: the labels of the padded wall box only, on the same voxels. */
+Test(labelmap, box_labels_equal_the_full_grid_labels_at_the_same_voxels)
+{
+    vflow_error err = {0};
+    double sp[3] = {0.2, 0.22, 0.25}, centre[3] = {10, -4, 30};
+    vflow_volume *g = oblique_grid(96, sp, centre);
+    synth_path p = {{centre[0] - 5, centre[1], centre[2]}, 10.0, 0, 0, 0};
+    synth_shape sh = {1.5, 1.0, 0.5, 0, 0, 0};
+    vflow_contours *c = synth_contours(&p, &sh, 0.5, 64, false);
+    vflow_volume *full = vflow_labelmap_build(c, g, true, 1, NULL, &err);
+    vflow_volume *box = vflow_labelmap_build_box(c, g, true, 1, 1.0, NULL,
+                                                 &err);
+    cr_assert_not_null(full, "%s", err.message);
+    cr_assert_not_null(box, "%s", err.message);
+    cr_assert_lt(vflow_volume_voxel_count(box),
+                 vflow_volume_voxel_count(full) / 4);
+    for (int a = 0; a < 3; a++)
+        cr_assert_float_eq(box->spacing[a], g->spacing[a], 1e-12);
+    size_t nf[3], nb[3];
+    count_labels(full, nf);
+    count_labels(box, nb);
+    cr_assert_eq(nf[1], nb[1]);
+    cr_assert_eq(nf[2], nb[2]);
+    /* Each box voxel holds the label of the full-grid voxel at its world
+     * position. */
+    const uint8_t *fb = full->data, *bb = box->data;
+    for (size_t k = 0; k < box->dims[2]; k++)
+        for (size_t j = 0; j < box->dims[1]; j++)
+            for (size_t i = 0; i < box->dims[0]; i++) {
+                double ijk[3] = {(double)i, (double)j, (double)k}, x[3], f[3];
+                vflow_volume_index_to_world(box, ijk, x);
+                vflow_volume_world_to_index(full, x, f);
+                size_t fi = vflow_volume_index(full, (size_t)lround(f[0]),
+                                               (size_t)lround(f[1]),
+                                               (size_t)lround(f[2]));
+                cr_assert_eq(bb[vflow_volume_index(box, i, j, k)], fb[fi]);
+            }
+    vflow_object_release(&full->base);
+    vflow_object_release(&box->base);
+    vflow_object_release(&c->base);
+    vflow_object_release(&g->base);
+}
+
+Test(labelmap_stage, crop_mm_gives_the_box_and_a_vessel_off_the_grid_one_voxel)
+{
+    vflow_error err = {0};
+    vflow_runtime_options o = {.threads = 2, .log_level = VFLOW_LOG_WARN};
+    vflow_runtime *rt = vflow_runtime_new(&o, &err);
+    cr_assert_eq(vflow_runtime_add_plugin_info(rt, &info, "test", &err), 0);
+    vflow_stage *st = vflow_stage_new(rt, &vflow_stage_labelmap, &err);
+    double sp[3] = {0.4, 0.4, 0.4}, centre[3] = {0, 0, 0};
+    vflow_volume *g = oblique_grid(48, sp, centre);
+    synth_path p = {{-4, 0, 0}, 8.0, 0, 0, 0};
+    synth_shape sh = {1.5, 1.0, 0.5, 0, 0, 0};
+    vflow_contours *c = synth_contours(&p, &sh, 0.5, 32, false);
+    cr_assert_eq(vflow_stage_set_input(st, "contours", &c->base, &err), 0);
+    cr_assert_eq(vflow_stage_set_input(st, "volume", &g->base, &err), 0);
+    cr_assert_eq(vflow_stage_set_param(st, "crop_mm", "2", &err), 0);
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    vflow_volume *l = VFLOW_VOLUME(vflow_stage_output(st, "labels"));
+    cr_assert_not_null(l);
+    cr_assert_lt(vflow_volume_voxel_count(l), vflow_volume_voxel_count(g));
+    size_t n[3];
+    count_labels(l, n);
+    cr_assert_gt(n[1], 0);
+    cr_assert_gt(n[2], 0);
+    cr_assert_gt(n[0], 0, "the 2 mm margin is background");
+    vflow_object_release(&c->base);
+    /* Far outside the grid: nothing to label, one zero voxel. */
+    synth_path far = {{500, 500, 500}, 8.0, 0, 0, 0};
+    c = synth_contours(&far, &sh, 0.5, 32, false);
+    cr_assert_eq(vflow_stage_set_input(st, "contours", &c->base, &err), 0);
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    l = VFLOW_VOLUME(vflow_stage_output(st, "labels"));
+    cr_assert_eq(vflow_volume_voxel_count(l), 1);
+    cr_assert_eq(((const uint8_t *)l->data)[0], 0);
+    vflow_object_release(&c->base);
+    vflow_object_release(&g->base);
+    vflow_stage_free(st);
+    vflow_runtime_free(rt);
+}
