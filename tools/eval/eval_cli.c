@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* `vflow eval`: scores a run directory against a phantom truth directory. */
 #include "eval.h"
+#include "path_eval.h"
 
 #include <errno.h>
 #include <math.h>
@@ -164,13 +165,19 @@ static void usage(FILE *f)
         "usage: vflow eval --truth DIR --result DIR [--json FILE] [-q]\n"
         "Scores a run's outputs (centerline.csv, contours.json, labels.nii.gz)\n"
         "against a phantom truth directory (vflow phantom). Exit 0 whatever\n"
-        "the scores; 3 when an input is missing or malformed, 2 on bad usage.\n");
+        "the scores; 3 when an input is missing or malformed, 2 on bad usage.\n"
+        "Real volumes: vflow eval --centerline FILE ... (see --centerline -h).\n");
 }
 
 int vflow_cmd_eval(int argc, char **argv)
 {
     const char *truth = NULL, *result = NULL, *json = NULL;
     bool quiet = false;
+    /* Real volumes have no phantom truth: --centerline scores one path
+     * against masks, a reference centreline and the intensity. */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--centerline"))
+            return vflow_cmd_eval_path(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

@@ -114,7 +114,11 @@ int vflow_csv_read(const char *path, vflow_csv *csv, vflow_error *err)
     size_t rows = 0;
     for (char *c = text; *c; c++)
         rows += *c == '\n';
+    /* Lines starting with '#' are comments (VMTK/Slicer exports carry
+     * provenance lines above the header). */
     char *save = NULL, *line = strtok_r(text, "\r\n", &save);
+    while (line && *line == '#')
+        line = strtok_r(NULL, "\r\n", &save);
     int rc = 0;
     if (!line)
         rc = vflow_error_set(err, VFLOW_EFORMAT, "%s: empty file", path);
@@ -126,7 +130,7 @@ int vflow_csv_read(const char *path, vflow_csv *csv, vflow_error *err)
     size_t lineno = 1;
     while (!rc && (line = strtok_r(NULL, "\r\n", &save)) != NULL) {
         lineno++;
-        if (*trim(line) == '\0')
+        if (*trim(line) == '\0' || *line == '#')
             continue;
         char *p = line;
         for (size_t c = 0; c < csv->n_cols && !rc; c++) {
