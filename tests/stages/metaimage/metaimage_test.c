@@ -269,3 +269,148 @@ Test(metaimage, corrupted_files_never_crash)
     }
     tmpdir_free(dir);
 }
+
+/* Writes `vol` as a MetaImage (.mha), raw or zlib-compressed, with its RAS
+ * affine turned into MetaImage's LPS Offset / TransformMatrix (one direction
+ * vector per axis) / ElementSpacing, the way ITK writes them. */
+static void write_mha_from(const vflow_volume *vol, const char *path,
+                           bool compressed)
+{
+    const char *type = vol->dtype == VFLOW_DTYPE_I16  ? "MET_SHORT"
+                       : vol->dtype == VFLOW_DTYPE_U8 ? "MET_UCHAR"
+                       : vol->dtype == VFLOW_DTYPE_F32 ? "MET_FLOAT"
+                                                       : NULL;
+    cr_assert_not_null(type, "dtype %d not handled by the test writer",
+                       (int)vol->dtype);
+    const double flip[3] = {-1, -1, 1};
+    double sp[3];
+    for (int c = 0; c < 3; c++)
+        sp[c] = sqrt(vol->affine[0][c] * vol->affine[0][c] +
+                     vol->affine[1][c] * vol->affine[1][c] +
+                     vol->affine[2][c] * vol->affine[2][c]);
+    size_t n = vflow_volume_voxel_count(vol) * vflow_dtype_size(vol->dtype);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fprintf(f, "ObjectType = Image\nNDims = 3\nBinaryData = True\n"
+               "BinaryDataByteOrderMSB = False\nCompressedData = %s\n",
+            compressed ? "True" : "False");
+    unsigned char *z = NULL;
+    uLongf zlen = 0;
+    if (compressed) {
+        zlen = compressBound((uLong)n);
+        z = malloc(zlen);
+        cr_assert_not_null(z);
+        cr_assert_eq(compress2(z, &zlen, vol->data, (uLong)n, 1), Z_OK);
+        fprintf(f, "CompressedDataSize = %lu\n", (unsigned long)zlen);
+    }
+    fprintf(f, "TransformMatrix =");
+    for (int c = 0; c < 3; c++)
+        for (int r = 0; r < 3; r++)
+            fprintf(f, " %.17g", flip[r] * vol->affine[r][c] / sp[c]);
+    fprintf(f, "\nOffset = %.17g %.17g %.17g\n", -vol->affine[0][3],
+            -vol->affine[1][3], vol->affine[2][3]);
+    fprintf(f, "ElementSpacing = %.17g %.17g %.17g\n", sp[0], sp[1], sp[2]);
+    fprintf(f, "DimSize = %zu %zu %zu\nElementType = %s\n"
+               "ElementDataFile = LOCAL\n", vol->dims[0], vol->dims[1],
+            vol->dims[2], type);
+    if (compressed)
+        cr_assert_eq(fwrite(z, 1, zlen, f), zlen);
+    else
+        cr_assert_eq(fwrite(vol->data, 1, n, f), n);
+    free(z);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* Reads `nii` with the NIfTI loader, writes it as raw and zlib MetaImage,
+ * reads those back: same dtype, dims, voxels, affine, and the same world
+ * position for voxels at the corners and the middle. */
+static void check_against_nifti(const char *nii, const char *dir)
+{
+    vflow_volume *ref;
+    vflow_error err;
+    cr_assert_eq(vflow_nifti_read(nii, &ref, &err), 0, "%s", err.message);
+    for (int comp = 0; comp < 2; comp++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/from_nifti_%s.mha", dir,
+                 comp ? "zlib" : "raw");
+        write_mha_from(ref, path, comp);
+        vflow_volume *v;
+        cr_assert_eq(vflow_metaimage_read(path, &v, &err), 0, "%s: %s", nii,
+                     err.message);
+        cr_assert_eq(v->dtype, ref->dtype, "%s", nii);
+        for (int d = 0; d < 3; d++)
+            cr_assert_eq(v->dims[d], ref->dims[d], "%s", nii);
+        cr_assert_eq(memcmp(v->data, ref->data,
+                            vflow_volume_voxel_count(v) *
+                                vflow_dtype_size(v->dtype)),
+                     0, "%s (%s): voxels differ", nii, comp ? "zlib" : "raw");
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++)
+                cr_assert_float_eq(v->affine[r][c], ref->affine[r][c],
+                                   1e-9 * fmax(1.0, fabs(ref->affine[r][c])),
+                                   "%s affine[%d][%d]: %g vs %g", nii, r, c,
+                                   v->affine[r][c], ref->affine[r][c]);
+        for (int corner = 0; corner < 9; corner++) {
+            double ijk[3], a[3], b[3];
+            for (int d = 0; d < 3; d++)
+                ijk[d] = corner == 8 ? 0.5 * (double)(ref->dims[d] - 1)
+                                     : ((corner >> d) & 1)
+                                           ? (double)(ref->dims[d] - 1) : 0;
+            vflow_volume_index_to_world(v, ijk, a);
+            vflow_volume_index_to_world(ref, ijk, b);
+            for (int d = 0; d < 3; d++)
+                cr_assert_float_eq(a[d], b[d], 1e-6, "%s voxel %d", nii,
+                                   corner);
+        }
+        vflow_object_release(&v->base);
+    }
+    vflow_object_release(&ref->base);
+}
+
+static vflow_volume *oblique_volume(vflow_dtype dt)
+{
+    const double c = cos(0.4), s = sin(0.4);
+    double a[4][4] = {{0.7 * c, 0, -1.2 * s, -31.5},
+                      {0.7 * s, 0, 1.2 * c, 14.25},
+                      {0, -0.9, 0, 88.0},
+                      {0, 0, 0, 1}};
+    size_t dims[3] = {6, 5, 4};
+    vflow_error err;
+    vflow_volume *v = vflow_volume_create(dims, dt, a, &err);
+    cr_assert_not_null(v, "%s", err.message);
+    unsigned char *p = v->data;
+    for (size_t i = 0; i < 120 * vflow_dtype_size(dt); i++)
+        p[i] = (unsigned char)(i * 29 + 5);
+    if (dt == VFLOW_DTYPE_F32)   /* keep the floats finite */
+        for (size_t i = 0; i < 120; i++)
+            ((float *)v->data)[i] = (float)i * 0.5f - 17.0f;
+    return v;
+}
+
+Test(metaimage, world_coordinates_match_the_nifti_loader_raw_and_zlib)
+{
+    char *dir = tmpdir_new();
+    const vflow_dtype types[] = {VFLOW_DTYPE_I16, VFLOW_DTYPE_F32,
+                                 VFLOW_DTYPE_U8};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        char nii[600];
+        snprintf(nii, sizeof nii, "%s/oblique%zu.nii.gz", dir, t);
+        vflow_volume *src = oblique_volume(types[t]);
+        vflow_error err;
+        cr_assert_eq(vflow_nifti_write(src, nii, VFLOW_NIFTI_2, &err), 0,
+                     "%s", err.message);
+        vflow_object_release(&src->base);
+        check_against_nifti(nii, dir);
+    }
+    /* Real volumes when present: L,P,S int16 CT and an oblique-sform TOF. */
+    const char *shared = getenv("VFLOW_SHARED_DIR");
+    const char *real[] = {"ts_thorax_cta_aortic_dissection.nii.gz",
+                          "niivue_brain_tof_mra_vessels.nii.gz"};
+    for (size_t i = 0; shared && i < sizeof real / sizeof real[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/data/real/%s", shared, real[i]);
+        if (access(path, R_OK) == 0)
+            check_against_nifti(path, dir);
+    }
+    tmpdir_free(dir);
+}

@@ -233,32 +233,35 @@ Test(nrrd, truncated_missing_and_unsupported_are_errors)
     tmpdir_free(dir);
 }
 
-/* The same voxels and world coordinates as the NIfTI loader gives. */
+/* The same voxels and world coordinates as the NIfTI loader gives, through
+ * a raw and a gzip NRRD. */
 static void check_against_nifti(const char *nii, const char *dir)
 {
     vflow_volume *ref;
     vflow_error err;
     cr_assert_eq(vflow_nifti_read(nii, &ref, &err), 0, "%s", err.message);
     const double lps[3] = {-1, -1, 1};
-    nrrd_spec s = {"left-posterior-superior", "float", true, false, false,
-                   "", 0};
-    if (ref->dtype == VFLOW_DTYPE_I16)
-        s.type = "short";
-    else if (ref->dtype == VFLOW_DTYPE_U8)
-        s.type = "uchar";
-    char path[600];
-    snprintf(path, sizeof path, "%s/from_nifti.nrrd", dir);
-    write_nrrd(path, ref, &s, lps);
-    vflow_volume *v;
-    cr_assert_eq(vflow_nrrd_read(path, &v, &err), 0, "%s", err.message);
-    expect_same(v, ref, nii);
-    /* A voxel's world position through both loaders. */
-    double ijk[3] = {1, 2, 1}, a[3], b[3];
-    vflow_volume_index_to_world(v, ijk, a);
-    vflow_volume_index_to_world(ref, ijk, b);
-    for (int d = 0; d < 3; d++)
-        cr_assert_float_eq(a[d], b[d], 1e-9);
-    vflow_object_release(&v->base);
+    for (int gz = 0; gz < 2; gz++) {
+        nrrd_spec s = {"left-posterior-superior", "float", gz, false, false,
+                       "", 0};
+        if (ref->dtype == VFLOW_DTYPE_I16)
+            s.type = "short";
+        else if (ref->dtype == VFLOW_DTYPE_U8)
+            s.type = "uchar";
+        char path[600];
+        snprintf(path, sizeof path, "%s/from_nifti_%d.nrrd", dir, gz);
+        write_nrrd(path, ref, &s, lps);
+        vflow_volume *v;
+        cr_assert_eq(vflow_nrrd_read(path, &v, &err), 0, "%s", err.message);
+        expect_same(v, ref, nii);
+        /* A voxel's world position through both loaders. */
+        double ijk[3] = {1, 2, 1}, a[3], b[3];
+        vflow_volume_index_to_world(v, ijk, a);
+        vflow_volume_index_to_world(ref, ijk, b);
+        for (int d = 0; d < 3; d++)
+            cr_assert_float_eq(a[d], b[d], 1e-9);
+        vflow_object_release(&v->base);
+    }
     vflow_object_release(&ref->base);
 }
 
@@ -275,10 +278,16 @@ Test(nrrd, world_coordinates_match_the_nifti_loader)
     check_against_nifti(nii, dir);
     const char *shared = getenv("VFLOW_SHARED_DIR");
     char real[1024];
-    snprintf(real, sizeof real, "%s/data/real/vmtk_abdominal_aorta_mra.nii.gz",
-             shared ? shared : "");
-    if (shared != NULL && access(real, R_OK) == 0)
-        check_against_nifti(real, dir);
+    /* Real volumes when present: float MRA (R,A,S), int16 CT (L,P,S) and a
+     * uint8 TOF with an oblique sform. */
+    const char *names[] = {"vmtk_abdominal_aorta_mra.nii.gz",
+                           "ts_thorax_cta_aortic_dissection.nii.gz",
+                           "niivue_brain_tof_mra_vessels.nii.gz"};
+    for (size_t i = 0; shared && i < sizeof names / sizeof names[0]; i++) {
+        snprintf(real, sizeof real, "%s/data/real/%s", shared, names[i]);
+        if (access(real, R_OK) == 0)
+            check_against_nifti(real, dir);
+    }
     tmpdir_free(dir);
 }
 
