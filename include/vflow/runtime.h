@@ -54,8 +54,11 @@ void vflow_runtime_cancel(vflow_runtime *rt);
  * run of a stage flagged VFLOW_STAGE_DETERMINISTIC (and not a writer) --
  * through vflow_stage_run, hence in pipelines too -- first looks up its key:
  * stage name + version + parameter values + the identity of each input
- * (content hash, memoised per object; readers add device, inode, size and
- * mtime of their "path" file). On a hit the cached outputs are retained
+ * (content hash, memoised per object; an output of a cached stage is
+ * identified by that stage's key, except a reader's, identified by its
+ * content, so the same bytes under another path reuse what was computed
+ * from them; readers add device, inode, size and mtime of their "path"
+ * file to their own key). On a hit the cached outputs are retained
  * onto the stage's ports and the stage does not run; on a miss it runs and
  * its outputs are stored. Least recently used entries are evicted first.
  * Thread-safe. Returns 0, or VFLOW_ENOMEM.
