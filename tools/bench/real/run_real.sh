@@ -4,16 +4,17 @@
 # every click pair of tools/bench/real/pairs.txt and scores each centreline
 # with `vflow eval --centerline` (criteria below, the same for every pair).
 #
-# usage: run_real.sh BUILD_DIR OUT_DIR [NAME_PATTERN]
+# usage: run_real.sh BUILD_DIR OUT_DIR [NAME_PATTERNS]
 #   BUILD_DIR     a vflow build tree (its tools/vflow is used)
 #   OUT_DIR       one sub-directory per pair: the run's outputs, run.log,
 #                 eval.txt, eval.json; summary.tsv for all pairs
-#   NAME_PATTERN  optional shell pattern: only the pairs whose name matches
+#   NAME_PATTERNS optional comma-separated shell patterns: only the pairs
+#                 whose name matches one of them
 # Environment: VFLOW_REAL_DATA (default: $VFLOW_SHARED_DIR/data/real, and
 # VFLOW_SHARED_DIR defaults to <source root>/../shared).
 # Exit 0 when every pair passes, 1 when one fails, 77 (meson's skip) when the
 # data folder is absent, 2 on bad usage.
-set -u
+set -uf   # -f: name patterns are matched by case, never expanded as file globs
 
 # Pass criteria, fixed before the results were seen (RESULTS.md, "Real
 # volumes", says why these values).
@@ -25,12 +26,12 @@ MAX_MEAN_MM=1.5      # mean distance to VMTK's centreline
 MIN_ABOVE=0.95       # centreline samples above the half-way intensity
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
-    echo "usage: $0 BUILD_DIR OUT_DIR [NAME_PATTERN]" >&2
+    echo "usage: $0 BUILD_DIR OUT_DIR [NAME_PATTERNS]" >&2
     exit 2
 fi
 build=$1
 out=$2
-pattern=${3:-*}
+patterns=${3:-*}
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../../.." && pwd)
 data=${VFLOW_REAL_DATA:-${VFLOW_SHARED_DIR:-$src/../shared}/data/real}
@@ -61,7 +62,11 @@ n_pass=0
 n_fail=0
 while read -r volume name start end checks; do
     case $volume in ''|'#'*) continue ;; esac
-    case $name in $pattern) ;; *) continue ;; esac
+    wanted=no
+    for p in $(echo "$patterns" | tr ',' ' '); do
+        case $name in $p) wanted=yes ;; esac
+    done
+    [ $wanted = yes ] || continue
     dir=$out/$name
     rm -rf "$dir"
     mkdir -p "$dir"
