@@ -320,6 +320,10 @@ static int col_table_build(col_table *c, const disk_table *t, double sig,
     return 0;
 }
 
+typedef struct fit_result {
+    double rl, ro, a[3], sse; /* a: background, wall - bg, lumen - wall */
+} fit_result;
+
 /* Shared, read-only during the parallel passes (except per-station rows). */
 typedef struct seg_state {
     const vflow_pdp_params *p;
@@ -346,6 +350,9 @@ typedef struct seg_state {
     float *rl_raw;      /* n_s * n_a lumen radii before correction */
     double *prof;       /* n_s * n_r angular mean profiles (no calcium) */
     double *prof_s;     /* same, smoothed along the vessel */
+    fit_result *fit;    /* n_s free blur-model fits (pass_fit) */
+    double *ro_smooth;  /* n_s outer radii of the fits smoothed along the
+                           vessel (NAN: no fit) */
     vflow_contours *out;
 } seg_state;
 
@@ -579,19 +586,28 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
                 }
     }
     /* Blur lowers thin calcium below the threshold near the ends of a
-     * deposit: a hit also bounds the angles within 0.8 mm of arc. */
+     * deposit: a hit at radius rho on ray b also bounds the rays that meet
+     * the deposit's edge continued 0.8 mm tangentially (perpendicular to
+     * ray b), at rho / cos(angle to b). Not the arc of radius rho: near the
+     * centre (a station drifting onto a deposit) that arc spans every angle
+     * and collapsed the whole contour to the minimum radius, so the
+     * centroid could no longer move the station off the deposit. */
     int *spread = malloc(n_a * sizeof *spread);
     for (size_t a = 0; spread != NULL && a < n_a; a++) {
         int m = ca[a];
         for (size_t b = 0; b < n_a; b++) {
-            if (ca[b] == INT_MAX)
+            if (ca[b] == INT_MAX || b == a)
                 continue;
             size_t d = a > b ? a - b : b - a;
             d = d < n_a - d ? d : n_a - d;
-            double arc = (double)d * 2.0 * M_PI / (double)n_a *
-                         (double)ca[b] * st->dr;
-            if (arc <= 0.8 && ca[b] < m)
-                m = ca[b];
+            double dth = (double)d * 2.0 * M_PI / (double)n_a;
+            double rho = fmax((double)ca[b], 0.5) * st->dr;
+            if (dth >= 0.5 * M_PI || rho * tan(dth) > 0.8)
+                continue;
+            int bnd = ca[b] > 0 ? (int)floor((double)ca[b] / cos(dth))
+                                : ca[b];
+            if (bnd < m)
+                m = bnd;
         }
         spread[a] = m;
     }
@@ -642,10 +658,6 @@ static void pass_lumen(void *user, size_t begin, size_t end, unsigned w)
 }
 
 /* ------------------------------------------------- blur model fitting */
-
-typedef struct fit_result {
-    double rl, ro, a[3], sse; /* a: background, wall - bg, lumen - wall */
-} fit_result;
 
 /* Column of radius R: base row and interpolation weight. */
 static inline const float *col_at(const col_table *c, double R, float *w)
@@ -1263,7 +1275,128 @@ static double calcium_bound_along(const seg_state *st, size_t s, size_t a)
     return b;
 }
 
-/* Pass 3 (per station): blur-bias correction of the lumen, outer wall,
+/* Lumen radius of a profile with the outer radius fixed at `ro`: 1-D
+ * search (grid, then halving pattern steps) over rl; levels as fit_eval. */
+static void fit_lumen_given_outer(const col_table *c, double dr, double wmin,
+                                  const double *prof, size_t n, double rbar,
+                                  double ro, double q, double wall,
+                                  fit_result *best)
+{
+    double r0 = fmax(dr, 0.5 * rbar), r1 = ro - 0.5 * wmin, a[3];
+    best->sse = INFINITY;
+    best->rl = rbar;
+    best->ro = ro;
+    if (!(r1 > r0))
+        return;
+    double h = (r1 - r0) / 15.0, cr = rbar;
+    for (int i = 0; i <= 15; i++) {
+        double rl = r0 + h * i;
+        double e = fit_eval(c, prof, n, rl, ro - rl, NULL, q, wall, a);
+        if (e < best->sse) {
+            best->sse = e;
+            cr = rl;
+            memcpy(best->a, a, sizeof a);
+        }
+    }
+    for (h *= 0.5; h > 0.001; h *= 0.5)
+        for (int d = -1; d <= 1; d += 2) {
+            double rl = cr + d * h;
+            if (rl < r0 || rl > r1)
+                continue;
+            double e = fit_eval(c, prof, n, rl, ro - rl, NULL, q, wall, a);
+            if (e < best->sse) {
+                best->sse = e;
+                cr = rl;
+                memcpy(best->a, a, sizeof a);
+            }
+        }
+    best->rl = cr;
+}
+
+/* A fit the model can be trusted with: a visible lumen step. */
+static bool fit_usable(const seg_state *st, const fit_result *fr)
+{
+    return isfinite(fr->sse) && fr->a[2] > 0.2 * st->contrast;
+}
+
+/* Pass 3 (per station): free blur-model fit of the station's profile
+ * (lumen radius, outer radius, levels). */
+static void pass_fit(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    double *prof = malloc(st->n_r * sizeof *prof);
+    for (size_t s = begin; s < end; s++) {
+        fit_result *fr = st->fit + s;
+        memset(fr, 0, sizeof *fr);
+        fr->sse = INFINITY;
+        if (prof == NULL || !(st->sigma > 0.0))
+            continue;
+        double rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
+        size_t n = fit_length(st, rbar);
+        memcpy(prof, st->prof_s + s * st->n_r, n * sizeof *prof);
+        fit_radii_lev(&st->col, st->dr, st->p->min_wall_mm, prof, n, rbar,
+                      NULL, st->wall_q, st->wall_hu, fr);
+    }
+    free(prof);
+}
+
+/* Outer radius of the free fits, smoothed along the vessel: running median
+ * over +-OUTER_MEDIAN_MM of arc, then a running mean over +-OUTER_MEAN_MM.
+ * Why: when the wall is about as thin as the blur, a station's profile
+ * fixes the lumen/wall "mass" well but trades the two radii against each
+ * other (a larger outer radius and a smaller lumen fit about as well), so
+ * per-station radii scatter by +-5-10 % of the lumen area. The outer wall
+ * varies slowly along an artery (a lesion narrows the lumen while the
+ * outer wall stays or remodels outwards over millimetres), so pooling its
+ * radius over a few stations removes that freedom; the lumen radius is
+ * then fitted per station with the outer one fixed. */
+#define OUTER_MEDIAN_MM 1.0
+#define OUTER_MEAN_MM 0.5
+static int smooth_outer(seg_state *st)
+{
+    size_t n = st->n_s;
+    double ds = n > 1 ? fabs(st->polar->frames[n - 1].s_mm -
+                             st->polar->frames[0].s_mm) / (double)(n - 1)
+                      : 1.0;
+    long hm = ds > 0.0 ? (long)floor(OUTER_MEDIAN_MM / ds + 0.5) : 0;
+    long ha = ds > 0.0 ? (long)floor(OUTER_MEAN_MM / ds + 0.5) : 0;
+    float *buf = malloc((size_t)(2 * hm + 1) * sizeof *buf);
+    double *med = malloc(n * sizeof *med);
+    if (buf == NULL || med == NULL) {
+        free(buf);
+        free(med);
+        return VFLOW_ENOMEM;
+    }
+    for (size_t s = 0; s < n; s++) {
+        size_t m = 0;
+        for (long d = -hm; d <= hm; d++) {
+            long t = (long)s + d;
+            if (t >= 0 && t < (long)n && fit_usable(st, st->fit + t))
+                buf[m++] = (float)st->fit[t].ro;
+        }
+        med[s] = m > 0 ? median_f(buf, m) : NAN;
+    }
+    for (size_t s = 0; s < n; s++) {
+        double sum = 0.0;
+        size_t m = 0;
+        for (long d = -ha; d <= ha; d++) {
+            long t = (long)s + d;
+            if (t >= 0 && t < (long)n && isfinite(med[t])) {
+                sum += med[t];
+                m++;
+            }
+        }
+        st->ro_smooth[s] = fit_usable(st, st->fit + s) && m > 0
+                               ? sum / (double)m
+                               : NAN;
+    }
+    free(buf);
+    free(med);
+    return 0;
+}
+
+/* Pass 4 (per station): blur-bias correction of the lumen, outer wall,
  * nesting and the |dr| bound; writes the contours. */
 static void pass_final(void *user, size_t begin, size_t end, unsigned w)
 {
@@ -1285,22 +1418,24 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
         float *rl = st->out->lumen_r + s * n_a, *ro = st->out->outer_r + s * n_a;
         const float *raw = st->rl_raw + s * n_a;
         const int *ub = st->ub + s * n_a;
-        fit_result fr = {0};
-        bool model = st->sigma > 0.0;
+        fit_result fr = st->sigma > 0.0 ? st->fit[s] : (fit_result){0};
+        bool model = st->sigma > 0.0 && fit_usable(st, &fr);
         double shift = 0.0;
         if (model) {
             double rbar = mean_f(raw, n_a);
-            size_t n = fit_length(st, rbar);
-            memcpy(prof, st->prof_s + s * n_r, n * sizeof *prof);
-            fit_radii_lev(&st->col, st->dr, st->p->min_wall_mm, prof, n, rbar,
-                          NULL, st->wall_q, st->wall_hu, &fr);
-            /* Only with a visible lumen step does the model mean anything. */
-            model = fr.a[2] > 0.2 * st->contrast && isfinite(fr.sse);
-            if (model) {
-                /* The DP gives the shape; the fit (many stations and
-                 * angles, blur modelled) gives the mean radius. */
-                shift = fmax(-0.5, fmin(0.5, fr.rl - rbar));
+            if (isfinite(st->ro_smooth[s])) {
+                size_t n = fit_length(st, rbar);
+                memcpy(prof, st->prof_s + s * n_r, n * sizeof *prof);
+                fit_result fo;
+                fit_lumen_given_outer(&st->col, st->dr, st->p->min_wall_mm,
+                                      prof, n, rbar, st->ro_smooth[s],
+                                      st->wall_q, st->wall_hu, &fo);
+                if (fit_usable(st, &fo))
+                    fr = fo;
             }
+            /* The DP gives the shape; the fit (many stations and
+             * angles, blur modelled) gives the mean radius. */
+            shift = fmax(-0.5, fmin(0.5, fr.rl - rbar));
         }
         float *sm = work; /* scratch row, reused below */
         memcpy(sm, raw, n_a * sizeof *sm);
@@ -1387,6 +1522,8 @@ static void seg_free(seg_state *st)
     free(st->lum_level);
     free(st->ub);
     free(st->rl_raw);
+    free(st->fit);
+    free(st->ro_smooth);
     free(st->col.v);
 }
 
@@ -1411,7 +1548,10 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     st.out = vflow_contours_create(st.n_s, st.n_a, err);
     st.prof = malloc(2 * st.n_s * st.n_r * sizeof *st.prof);
     st.prof_s = st.prof != NULL ? st.prof + st.n_s * st.n_r : NULL;
-    if (st.edge == NULL || st.edge_s == NULL || st.lum_level == NULL ||
+    st.fit = malloc(st.n_s * sizeof *st.fit);
+    st.ro_smooth = malloc(st.n_s * sizeof *st.ro_smooth);
+    if (st.fit == NULL || st.ro_smooth == NULL ||
+        st.edge == NULL || st.edge_s == NULL || st.lum_level == NULL ||
         st.ub == NULL || st.rl_raw == NULL || st.out == NULL ||
         st.prof == NULL ||
         disk_table_init(&st.tab) < 0) {
@@ -1481,6 +1621,12 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
             rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (model)");
             goto fail;
         }
+    }
+    if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_fit, &st)) < 0)
+        goto cancelled;
+    if (smooth_outer(&st) < 0) {
+        rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (outer wall)");
+        goto fail;
     }
     if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_final, &st)) < 0)
         goto cancelled;
