@@ -171,10 +171,18 @@ int vflow_lumen_window_from_points(const vflow_volume *vol,
                 win->lumen, win->background, noise);
         } else {
             win->enabled = true;
-            win->lo = win->background + 0.5 * contrast;
-            win->hi = win->lumen + contrast;
-            win->softness = 0.1 * contrast;
             win->ct = vflow_volume_is_ct(vol);
+            /* Lower edge at half-maximum (the lumen boundary under
+             * partial volume). Upper edge: in CT anything brighter than
+             * the lumen by half the contrast is another compartment
+             * (venous contrast of the injection side, calcium, bone); MR
+             * signal varies along a vessel (inflow, coil), so it is only
+             * capped at a full contrast above. */
+            win->lo = win->background + 0.5 * contrast;
+            win->hi = win->lumen + (win->ct ? 0.5 : 1.0) * contrast;
+            /* Edge width: the noise (a wall darker than half-maximum by a
+             * few noise sigmas is a wall), at least 5 % of the contrast. */
+            win->softness = fmax(noise, 0.05 * contrast);
             win->calcium = fmax(win->hi, 700.0);
         }
     }
@@ -199,14 +207,43 @@ double vflow_lumen_prior(const vflow_lumen_window *win,
     return f;
 }
 
+double vflow_vesselness_at_points(const vflow_volume *v,
+                                  const vflow_points *pts, double radius_mm)
+{
+    double ref = INFINITY;
+    for (size_t p = 0; pts != NULL && p < pts->count; p++) {
+        long lo[3], hi[3];
+        double c[3];
+        if (!point_box(v, pts->items[p].xyz, radius_mm, lo, hi, c))
+            continue;
+        double best = 0.0;
+        for (long k = lo[2]; k <= hi[2]; k++)
+            for (long j = lo[1]; j <= hi[1]; j++)
+                for (long i = lo[0]; i <= hi[0]; i++) {
+                    double d[3] = {((double)i - c[0]) * v->spacing[0],
+                                   ((double)j - c[1]) * v->spacing[1],
+                                   ((double)k - c[2]) * v->spacing[2]};
+                    if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] >
+                        radius_mm * radius_mm)
+                        continue;
+                    double x = vflow_volume_get(v, (size_t)i, (size_t)j,
+                                                (size_t)k);
+                    best = x > best ? x : best;
+                }
+        ref = best < ref ? best : ref;
+    }
+    return isfinite(ref) ? ref : 0.0;
+}
+
 /* ------------------------------------------------------------- speed */
 
 typedef struct cost_job {
     const vflow_volume *v, *in;
     const vflow_lumen_window *win;
     const vflow_cost_params *p;
+    const vflow_medial *medial;
     float *speed, *cost;
-    double vscale;          /* 1 / max V (or 1) */
+    double vscale;          /* 1 / max V, 1 / v_ref (or 1) */
     float *rows;            /* per worker: two rows of nx floats */
 } cost_job;
 
@@ -240,8 +277,9 @@ static inline void speed_row(float *restrict out, const float *restrict v,
     }
     /* exp: exp(a Vn); seed: exp(alpha V) = 1 / exp(-alpha V). */
     for (size_t x = 0; x < nx; x++) {
-        float vv = v[x] > 0.0f ? v[x] : 0.0f;
-        out[x] = fast_exp(gain * vv * vscale);
+        float vv = (v[x] > 0.0f ? v[x] : 0.0f) * vscale;
+        vv = vv < 2.0f ? vv : 2.0f;   /* a <= 80: exp stays finite */
+        out[x] = fast_exp(gain * vv);
     }
 }
 
@@ -259,6 +297,22 @@ static inline void prior_row(float *restrict out, const float *restrict in,
         f = (ct & (i > calcium)) ? f * calcium_penalty : f;
         out[x] *= f;
     }
+}
+
+/* Multiplies F by the radius-aware factor where the box holds row (y, k). */
+static inline void medial_row(float *restrict out, const vflow_medial *m,
+                              size_t y, size_t k)
+{
+    if (m == NULL || !m->enabled || y < m->box.lo[1] || y >= m->box.hi[1] ||
+        k < m->box.lo[2] || k >= m->box.hi[2])
+        return;
+    size_t bx = m->box.hi[0] - m->box.lo[0];
+    size_t by = m->box.hi[1] - m->box.lo[1];
+    const float *restrict g =
+        m->g + bx * ((y - m->box.lo[1]) + by * (k - m->box.lo[2]));
+    float *restrict o = out + m->box.lo[0];
+    for (size_t x = 0; x < bx; x++)
+        o[x] *= g[x];
 }
 
 static inline void clamp_row(float *restrict out, size_t nx)
@@ -299,6 +353,7 @@ static void cost_slices(void *user, size_t begin, size_t end, unsigned worker)
                           inv_s, (float)p->floor, win->ct,
                           (float)win->calcium, (float)p->calcium_penalty);
             }
+            medial_row(out, j->medial, y, k);
             clamp_row(out, nx);
             if (j->cost != NULL)
                 inverse_row(j->cost + g, out, nx);
@@ -310,6 +365,17 @@ int vflow_cost_compute(vflow_ctx *ctx, const vflow_volume *vesselness,
                        const vflow_lumen_window *win,
                        const vflow_cost_params *p, vflow_volume *speed,
                        vflow_volume *cost, vflow_error *err)
+{
+    return vflow_cost_compute_medial(ctx, vesselness, intensity, win, NULL, p,
+                                     speed, cost, err);
+}
+
+int vflow_cost_compute_medial(vflow_ctx *ctx, const vflow_volume *vesselness,
+                              const vflow_volume *intensity,
+                              const vflow_lumen_window *win,
+                              const vflow_medial *m,
+                              const vflow_cost_params *p, vflow_volume *speed,
+                              vflow_volume *cost, vflow_error *err)
 {
     if (vesselness->dtype != VFLOW_DTYPE_F32)
         return vflow_error_set(err, VFLOW_EINVAL,
@@ -323,9 +389,11 @@ int vflow_cost_compute(vflow_ctx *ctx, const vflow_volume *vesselness,
             "on the same grid",
             intensity->dims[0], intensity->dims[1], intensity->dims[2],
             vesselness->dims[0], vesselness->dims[1], vesselness->dims[2]);
-    cost_job j = {vesselness, intensity, win, p, speed->data,
+    cost_job j = {vesselness, intensity, win, p, m, speed->data,
                   cost != NULL ? cost->data : NULL, 1.0, NULL};
-    if (p->normalize && p->form != VFLOW_SPEED_SEED) {
+    if (p->v_ref > 0.0 && p->form != VFLOW_SPEED_SEED) {
+        j.vscale = 1.0 / p->v_ref;
+    } else if (p->normalize && p->form != VFLOW_SPEED_SEED) {
         double lo, hi;
         vflow_volume_min_max(vesselness, &lo, &hi);
         j.vscale = hi > 0.0 ? 1.0 / hi : 1.0;
@@ -350,7 +418,11 @@ typedef struct cost_priv {
     double floor, calcium_penalty;
     double hu_low, hu_high;
     double sample_radius_mm, background_mm;
+    int reference;
+    double radius_power, radius_saturation;
 } cost_priv;
+
+enum { REFERENCE_CLICKS = 0, REFERENCE_MAX };
 
 /* The window for this run: from the clicks, else fixed HU for CT, else
  * none (logged). */
@@ -384,6 +456,36 @@ static int choose_window(const cost_priv *cp, vflow_ctx *ctx,
     return 0;
 }
 
+/* The radius-aware factor from the lumen window and the vessel radius at
+ * the clicks; left disabled (logged) when either is missing. */
+static int choose_medial(const cost_priv *cp, vflow_ctx *ctx,
+                         const vflow_volume *v, const vflow_volume *in,
+                         const vflow_points *pts,
+                         const vflow_lumen_window *win, vflow_medial *m,
+                         vflow_error *err)
+{
+    memset(m, 0, sizeof *m);
+    if (!(cp->radius_power > 0.0) || in == NULL || !win->enabled ||
+        pts == NULL || pts->count == 0)
+        return 0;
+    double r_min, r_max;
+    vflow_error rerr = {0};
+    if (vflow_estimate_radius_mm(in, pts, &r_min, &r_max, &rerr) < 0) {
+        vflow_log(ctx, VFLOW_LOG_WARN,
+                  "no radius factor: %s", rerr.message);
+        return 0;
+    }
+    double r_sat = cp->radius_saturation * r_min;
+    int rc = vflow_medial_compute(ctx, in, v, win->lo, win->hi, r_sat,
+                                  cp->radius_power, cp->floor, m, err);
+    if (rc == 0 && m->enabled)
+        vflow_log(ctx, VFLOW_LOG_INFO,
+                  "radius factor: vessel radius at the clicks %.2f-%.2f mm, "
+                  "full speed from %.2f mm of lumen depth, power %g",
+                  r_min, r_max, r_sat, cp->radius_power);
+    return rc;
+}
+
 static int cost_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
                           vflow_error *err)
 {
@@ -399,19 +501,34 @@ static int cost_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
     int rc = choose_window(cp, ctx, in, pts, &win, err);
     if (rc < 0)
         return rc;
+    vflow_medial medial;
+    rc = choose_medial(cp, ctx, v, in, pts, &win, &medial, err);
+    if (rc < 0)
+        return rc;
+    double v_ref = 0.0;
+    if (cp->reference == REFERENCE_CLICKS && pts != NULL) {
+        v_ref = vflow_vesselness_at_points(v, pts, cp->sample_radius_mm);
+        vflow_log(ctx, VFLOW_LOG_INFO, "vesselness at the clicks %.4g%s",
+                  v_ref, v_ref > 0.0 ? "" : ": normalising by the maximum");
+    }
     vflow_volume *speed = vflow_volume_create_like(v, VFLOW_DTYPE_F32, err);
     vflow_volume *cost = NULL;
-    if (speed == NULL)
+    if (speed == NULL) {
+        vflow_medial_free(&medial);
         return err->code;
+    }
     if (vflow_io_output_wanted(io, "cost") &&
         (cost = vflow_volume_create_like(v, VFLOW_DTYPE_F32, err)) == NULL) {
         vflow_object_release(&speed->base);
+        vflow_medial_free(&medial);
         return err->code;
     }
     vflow_cost_params p = {(vflow_speed_form)cp->form, cp->a, cp->p, cp->eps,
                            cp->alpha, cp->normalize, cp->floor,
-                           cp->calcium_penalty};
-    rc = vflow_cost_compute(ctx, v, in, &win, &p, speed, cost, err);
+                           cp->calcium_penalty, v_ref};
+    rc = vflow_cost_compute_medial(ctx, v, in, &win, &medial, &p, speed, cost,
+                                   err);
+    vflow_medial_free(&medial);
     if (rc < 0) {
         vflow_object_release(&speed->base);
         vflow_object_release(cost != NULL ? &cost->base : NULL);
@@ -426,6 +543,7 @@ static int cost_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
 }
 
 static const char *const form_choices[] = {"exp", "power", "seed", NULL};
+static const char *const reference_choices[] = {"clicks", "max", NULL};
 
 static const vflow_port_desc cost_inputs[] = {
     {"vesselness", VFLOW_TYPE_VOLUME, false, "f32 vesselness in [0, 1]"},
@@ -482,6 +600,22 @@ static const vflow_param_desc cost_params[] = {
      "20", 1.0, 500.0, NULL,
      "half-size (mm) of the box around each click whose 25th percentile "
      "gives the background", false},
+    {"reference", VFLOW_PARAM_ENUM, offsetof(cost_priv, reference), "clicks",
+     VFLOW_UNBOUNDED, reference_choices,
+     "exp/power with normalize: clicks: Vn = min(1, V / V at the clicks) "
+     "(max V within sample_radius_mm of each click, the weaker click's), "
+     "so bone or venous contrast holding the volume's maximum does not "
+     "slow the clicked vessel; max: Vn = V / max V (no clicks: max)", false},
+    {"radius_power", VFLOW_PARAM_FLOAT, offsetof(cost_priv, radius_power),
+     "3", 0.0, 10.0, NULL,
+     "radius-aware factor (needs the clicks and the prior): speed times "
+     "min(1, r / r_sat)^radius_power, r the lumen depth (mm) of a voxel "
+     "inside the lumen window: narrow bridges between touching lumens "
+     "become barriers; 0: off", false},
+    {"radius_saturation", VFLOW_PARAM_FLOAT,
+     offsetof(cost_priv, radius_saturation), "0.5", 0.05, 2.0, NULL,
+     "r_sat as a fraction of the smaller vessel radius measured at the "
+     "clicks", false},
 };
 
 const vflow_stage_desc vflow_stage_cost_map = {

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "hessian.h"
 #include "vflow/plugin.h"
 #include "vflow/types.h"
 
@@ -32,7 +33,46 @@ typedef struct vflow_cost_params {
     bool normalize;         /* Vn = V / max V (exp, power) */
     double floor;           /* prior factor far outside the window */
     double calcium_penalty; /* extra factor above the calcium threshold */
+    double v_ref;           /* > 0: Vn = min(1, V / v_ref) instead */
 } vflow_cost_params;
+
+/* The radius-aware factor over a box of the grid (see
+ * vflow_medial_compute). */
+typedef struct vflow_medial {
+    bool enabled;
+    vflow_box box;       /* where g is defined; 1 elsewhere */
+    float *g;            /* factor per box voxel, x fastest */
+    double r_sat, power, floor, half_voxel;
+} vflow_medial;
+
+/*
+ * Radius-aware speed factor (a minimal path weighted by the inscribed
+ * radius, as VMTK's centerlines: Antiga et al., IEEE TMI 22(5), 2003):
+ * lumen = voxels with lo <= I <= hi; r = Euclidean distance (mm, exact,
+ * Felzenszwalb & Huttenlocher 2012) from a lumen voxel to the nearest
+ * non-lumen voxel, less half a voxel; g = floor + (1 - floor)
+ * min(1, r / r_sat_mm)^power. A lumen as wide as the clicked vessel runs at
+ * full speed; a bridge narrower than it (two touching lumens, a leak
+ * through a thin wall) is slowed as (r / r_sat)^power. Computed over the
+ * box where vesselness > 0 (its ROI). Fills m (free with
+ * vflow_medial_free); m->enabled stays false when vesselness is all 0.
+ */
+int vflow_medial_compute(vflow_ctx *ctx, const vflow_volume *intensity,
+                         const vflow_volume *vesselness, double lo, double hi,
+                         double r_sat_mm, double power, double floor,
+                         vflow_medial *m, vflow_error *err);
+
+void vflow_medial_free(vflow_medial *m);
+
+/*
+ * The vesselness of the clicked vessel: for each point the maximum V
+ * within radius_mm, and the minimum of those over the points (the weaker
+ * end's level), so Vn = min(1, V / v_ref) gives the clicked vessel full
+ * speed whatever brighter or more tubular structure (bone, venous
+ * contrast) holds the volume's maximum. 0 when no point is inside.
+ */
+double vflow_vesselness_at_points(const vflow_volume *v,
+                                  const vflow_points *pts, double radius_mm);
 
 /*
  * Estimates the lumen window from the data: lumen = median of the
@@ -76,5 +116,13 @@ int vflow_cost_compute(vflow_ctx *ctx, const vflow_volume *vesselness,
                        const vflow_lumen_window *win,
                        const vflow_cost_params *p, vflow_volume *speed,
                        vflow_volume *cost, vflow_error *err);
+
+/* The same with the radius-aware factor (m may be NULL or disabled). */
+int vflow_cost_compute_medial(vflow_ctx *ctx, const vflow_volume *vesselness,
+                              const vflow_volume *intensity,
+                              const vflow_lumen_window *win,
+                              const vflow_medial *m,
+                              const vflow_cost_params *p, vflow_volume *speed,
+                              vflow_volume *cost, vflow_error *err);
 
 #endif

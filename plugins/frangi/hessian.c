@@ -368,18 +368,46 @@ static int vesselness_pick_scales(vflow_ctx *ctx, vflow_io *io,
         memcpy(sig, col, *n * sizeof *sig);
         return 0;
     }
-    if (auto_scales)
-        return vflow_auto_scales(ctx, vol, vflow_io_points(io, "roi"), sig, n,
-                                 err);
+    const vflow_points *roi = vflow_io_points(io, "roi");
+    if (auto_scales && roi != NULL && roi->count > 0)
+        return vflow_auto_scales(ctx, vol, roi, sig, n, err);
+    if (auto_scales && ctx != NULL)
+        vflow_log(ctx, VFLOW_LOG_INFO,
+                  "auto_scales: no clicks on 'roi', using scales_mm");
     *n = list->count;
     memcpy(sig, list->values, *n * sizeof *sig);
     return 0;
 }
 
-/* The box around `roi` padded by pad_mm, or the whole image. */
-static int vesselness_box(const vflow_volume *vol, const vflow_points *roi,
-                          double pad_mm, vflow_box *box, vflow_error *err)
+/* Largest distance (mm) between two of the points. */
+static double points_span_mm(const vflow_points *pts)
 {
+    double span = 0.0;
+    for (size_t a = 0; a < pts->count; a++)
+        for (size_t b = a + 1; b < pts->count; b++) {
+            const double *x = pts->items[a].xyz, *y = pts->items[b].xyz;
+            span = fmax(span, sqrt((x[0] - y[0]) * (x[0] - y[0]) +
+                                   (x[1] - y[1]) * (x[1] - y[1]) +
+                                   (x[2] - y[2]) * (x[2] - y[2])));
+        }
+    return span;
+}
+
+/* The box around `roi` padded by pad_mm, or the whole image. With
+ * adaptive padding the box also holds a vessel bending away from the
+ * line between the clicks: a half-circle between two points bulges by
+ * half their distance (the aortic arch between ascending and descending
+ * clicks), plus two vessel radii around that centreline. */
+static int vesselness_box(const vflow_volume *vol, const vflow_points *roi,
+                          double pad_mm, bool adaptive, vflow_box *box,
+                          vflow_error *err)
+{
+    if (roi != NULL && adaptive && roi->count > 0) {
+        double r_min = 0.0, r_max = 0.0;
+        if (vflow_estimate_radius_mm(vol, roi, &r_min, &r_max, NULL) < 0)
+            r_max = 0.0;
+        pad_mm = fmax(pad_mm, 0.5 * points_span_mm(roi) + 2.0 * r_max);
+    }
     if (roi != NULL)
         return vflow_box_from_points(vol, roi, pad_mm, box, err);
     vflow_box_full(vol, box);
@@ -394,12 +422,13 @@ int vflow_vesselness_prepare(vflow_ctx *ctx, vflow_io *io,
     job->vol = vflow_io_volume(io, "volume");
     job->n_sig = 0;
     job->v = job->sc = NULL;
-    int rc = vesselness_pick_scales(ctx, io, job->vol, scales, auto_scales,
-                                    job->sig, &job->n_sig, err);
+    /* The box first: a click outside the image is named as such. */
+    int rc = vesselness_box(job->vol, vflow_io_points(io, "roi"), roi_pad_mm,
+                            auto_scales, &job->box, err);
     if (rc < 0)
         return rc;
-    rc = vesselness_box(job->vol, vflow_io_points(io, "roi"), roi_pad_mm,
-                        &job->box, err);
+    rc = vesselness_pick_scales(ctx, io, job->vol, scales, auto_scales,
+                                job->sig, &job->n_sig, err);
     if (rc < 0)
         return rc;
     /* The best-scale map costs a full f32 volume: only when consumed. */
@@ -932,6 +961,56 @@ static double radius_at(const vflow_volume *vol, const double c[3],
     return 0.5 * chords[3];
 }
 
+/* Mean of the 3x3x3 voxels around (i, j, k), clipped at the edges. */
+static double box3_mean(const vflow_volume *vol, long i, long j, long k)
+{
+    double sum = 0.0;
+    int n = 0;
+    for (long dk = -1; dk <= 1; dk++)
+        for (long dj = -1; dj <= 1; dj++)
+            for (long di = -1; di <= 1; di++) {
+                long x = i + di, y = j + dj, z = k + dk;
+                if (x < 0 || y < 0 || z < 0 || x >= (long)vol->dims[0] ||
+                    y >= (long)vol->dims[1] || z >= (long)vol->dims[2])
+                    continue;
+                sum += vflow_volume_get(vol, (size_t)x, (size_t)y, (size_t)z);
+                n++;
+            }
+    return n > 0 ? sum / n : 0.0;
+}
+
+/* Moves voxel point c to the brightest (3x3x3 mean) voxel within r_mm: a
+ * click a voxel or two beside a small lumen, as people click, is measured
+ * from inside it. */
+static void snap_to_lumen(const vflow_volume *vol, double c[3], double r_mm)
+{
+    long m[3], r[3];
+    for (int a = 0; a < 3; a++) {
+        m[a] = (long)floor(c[a] + 0.5);
+        r[a] = (long)ceil(r_mm / vol->spacing[a]);
+    }
+    double best = -INFINITY;
+    long b[3] = {m[0], m[1], m[2]};
+    for (long k = m[2] - r[2]; k <= m[2] + r[2]; k++)
+        for (long j = m[1] - r[1]; j <= m[1] + r[1]; j++)
+            for (long i = m[0] - r[0]; i <= m[0] + r[0]; i++) {
+                double d[3] = {((double)i - c[0]) * vol->spacing[0],
+                               ((double)j - c[1]) * vol->spacing[1],
+                               ((double)k - c[2]) * vol->spacing[2]};
+                if (i < 0 || j < 0 || k < 0 || i >= (long)vol->dims[0] ||
+                    j >= (long)vol->dims[1] || k >= (long)vol->dims[2] ||
+                    d[0] * d[0] + d[1] * d[1] + d[2] * d[2] > r_mm * r_mm)
+                    continue;
+                double v = box3_mean(vol, i, j, k);
+                if (v > best) {
+                    best = v;
+                    b[0] = i, b[1] = j, b[2] = k;
+                }
+            }
+    for (int a = 0; a < 3; a++)
+        c[a] = (double)b[a];
+}
+
 int vflow_estimate_radius_mm(const vflow_volume *vol, const vflow_points *pts,
                              double *r_min, double *r_max, vflow_error *err)
 {
@@ -948,6 +1027,7 @@ int vflow_estimate_radius_mm(const vflow_volume *vol, const vflow_points *pts,
         if (!vflow_volume_contains_index(vol, c) ||
             !lumen_and_background(vol, c, 2.0, 20.0, buf, cap, &lumen, &bg))
             continue;
+        snap_to_lumen(vol, c, 2.0);
         double r = radius_at(vol, c, lumen, bg);
         *r_min = fmin(*r_min, r);
         *r_max = fmax(*r_max, r);
@@ -960,6 +1040,25 @@ int vflow_estimate_radius_mm(const vflow_volume *vol, const vflow_points *pts,
                                "lies inside the image on a structure brighter "
                                "than its surroundings");
     return 0;
+}
+
+double vflow_contrast_at_points(const vflow_volume *vol,
+                                const vflow_points *pts)
+{
+    size_t cap = 70000;
+    double *buf = malloc(cap * sizeof *buf);
+    if (buf == NULL)
+        return 0.0;
+    double best = INFINITY;
+    for (size_t p = 0; pts != NULL && p < pts->count; p++) {
+        double c[3], lumen = 0.0, bg = 0.0;
+        vflow_volume_world_to_index(vol, pts->items[p].xyz, c);
+        if (vflow_volume_contains_index(vol, c) &&
+            lumen_and_background(vol, c, 2.0, 20.0, buf, cap, &lumen, &bg))
+            best = fmin(best, lumen - bg);
+    }
+    free(buf);
+    return isfinite(best) ? best : 0.0;
 }
 
 size_t vflow_scales_from_radius(double r_min, double r_max,

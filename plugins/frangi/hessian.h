@@ -345,6 +345,16 @@ int vflow_vesselness_publish(vflow_io *io, int rc, vflow_volume *v,
 int vflow_estimate_radius_mm(const vflow_volume *vol, const vflow_points *pts,
                              double *r_min, double *r_max, vflow_error *err);
 
+/*
+ * The lumen contrast at the clicks, in image units: per point inside the
+ * image, lumen (median of the brightest quarter within 2 mm) minus
+ * background (25th percentile of a +-20 mm box), the smallest over the
+ * points (the weaker end). Returns 0 when no point lies on a structure
+ * brighter than its surroundings.
+ */
+double vflow_contrast_at_points(const vflow_volume *vol,
+                                const vflow_points *pts);
+
 /* Four sigmas (mm) covering 0.7 r_min / sqrt 2 .. 1.2 r_max / sqrt 2
  * geometrically, at least half the finest spacing. Returns the count. */
 size_t vflow_scales_from_radius(double r_min, double r_max,

@@ -164,7 +164,7 @@ Test(cost_map, fixed_hu_window_without_clicks)
     vflow_object_release(&sp->base);
     vflow_lumen_window w;
     vflow_lumen_window_fixed(150, 800, &w);
-    vflow_cost_params p = {VFLOW_SPEED_EXP, 10, 2, 0.01, 1, true, 0.02, 0.1};
+    vflow_cost_params p = {VFLOW_SPEED_EXP, 10, 2, 0.01, 1, true, 0.02, 0.1, 0.0};
     cr_expect_gt(vflow_lumen_prior(&w, &p, 400), 0.99);
     cr_expect_lt(vflow_lumen_prior(&w, &p, 40), 0.06);
     cr_expect_lt(vflow_lumen_prior(&w, &p, 1200), 0.01);

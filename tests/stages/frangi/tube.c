@@ -25,6 +25,8 @@ static run_out run_frangi(unsigned threads, vflow_volume *vol,
     cr_assert_not_null(st);
     cr_assert_eq(vflow_stage_set_param(st, "scales_mm", scales, &err), 0,
                  "%s", err.message);
+    /* These tests are about the given scales and box, not the estimate. */
+    cr_assert_eq(vflow_stage_set_param(st, "auto_scales", "false", &err), 0);
     if (c != NULL)
         cr_assert_eq(vflow_stage_set_param(st, "c", c, &err), 0);
     if (pad != NULL)
