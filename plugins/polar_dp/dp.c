@@ -550,6 +550,9 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
     double thr = fmax(st->ca_thr_abs, st->lum_ref + 0.2 * st->contrast);
     int margin = (int)ceil(st->p->calcium_margin_mm / st->dr);
     int peak_span = (int)ceil(1.5 / st->dr);
+    /* Central difference over +-0.2 mm: over +-1 row (0.1 mm) the noise
+     * of two pixels decides where the steepest rise is. */
+    int gk = (int)fmax(1.0, round(0.2 / st->dr));
     int jmin = (int)ceil(st->p->min_radius_mm / st->dr);
     int wall = (int)ceil(st->p->min_wall_mm / st->dr);
     jmin = jmin < 1 ? 1 : jmin;
@@ -570,18 +573,43 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
         if (st->calcium)
             for (int j = 0; j + 1 < (int)n_r; j++)
                 if (row[j] > thr && row[j + 1] > thr) {
-                    /* The deposit's edge is half-way between the lumen and
-                     * its blurred peak, not where it crosses the threshold:
-                     * walk back from the peak to that level. */
+                    /* The deposit's edge is where the blurred rise from
+                     * the lumen to the deposit is steepest (the inflection
+                     * of a blurred step), searched from the threshold
+                     * crossing (about a third of the way up the rise for
+                     * a deposit well above it) to the peak. Not the level
+                     * half-way between the lumen and the blurred peak: a
+                     * deposit curved around the lumen blooms towards the
+                     * centre and its peak is lowered by the blur, so that
+                     * level is reached up to ~0.5 mm inside the lumen
+                     * (`calcified` phantom: lumen cut to 0.25 mm of a
+                     * 0.9 mm radius). */
                     int pk = j;
                     for (int q = j; q < (int)n_r && q <= j + peak_span; q++)
                         if (row[q] > row[pk])
                             pk = q;
-                    double half = 0.5 * (st->lum_ref + row[pk]);
-                    int e = pk;
-                    while (e > 0 && row[e - 1] >= half)
-                        e--;
-                    ca[a] = e - 1 - margin;
+                    if (j == 0 && pk <= 1) {
+                        /* Bright at the centre and falling: the station
+                         * sits in the bloom of a deposit behind it, and
+                         * this ray leads away from it into the lumen. Left
+                         * free, so the contour (and the centroid that
+                         * moves the station) goes towards the lumen; rays
+                         * into the deposit rise and are bounded. */
+                        while (j + 1 < (int)n_r && row[j + 1] > thr)
+                            j++;
+                        continue;
+                    }
+                    int e = j;
+                    double gmax = -INFINITY;
+                    for (int q = j > gk ? j : gk;
+                         q <= pk && q + gk < (int)n_r; q++) {
+                        double g = row[q + gk] - row[q - gk];
+                        if (g > gmax) {
+                            gmax = g;
+                            e = q;
+                        }
+                    }
+                    ca[a] = e - margin;
                     break;
                 }
     }
@@ -621,6 +649,22 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
     free(spread);
 }
 
+/* A ray bounded by calcium has no lumen edge of its own before the
+ * deposit (the intensity rises towards it), so its DP row would be
+ * arbitrary (the `calcified` phantom: 0.25 mm where the deposit starts at
+ * 0.8 mm). The lumen rides the calcium edge instead: the bound row gets
+ * the cost of the strongest edge of the station. */
+static void ride_calcium(float *cost, size_t n_a, size_t n_r, const int *hi,
+                         const int *by_calcium)
+{
+    float best = 0.0f;
+    for (size_t i = 0; i < n_a * n_r; i++)
+        best = fminf(best, cost[i]);
+    for (size_t a = 0; a < n_a; a++)
+        if (by_calcium[a] && hi[a] >= 0 && hi[a] < (int)n_r)
+            cost[a * n_r + (size_t)hi[a]] = best;
+}
+
 /* Pass 2 (per station): lumen by closed DP on the normalised edge cost. */
 static void pass_lumen(void *user, size_t begin, size_t end, unsigned w)
 {
@@ -643,6 +687,7 @@ static void pass_lumen(void *user, size_t begin, size_t end, unsigned w)
             cost[i] = (float)(-e[i] / st->contrast);
         lumen_bounds(st, s, lo, hi, st->ub + (st->n_s + s) * n_a);
         memcpy(st->ub + s * n_a, hi, n_a * sizeof *hi);
+        ride_calcium(cost, n_a, n_r, hi, st->ub + (st->n_s + s) * n_a);
         double c = vflow_pdp_closed_path(cost, n_a, n_r, lo, hi, k, pen, 1,
                                          path);
         float *r = st->rl_raw + s * n_a;
@@ -1249,30 +1294,58 @@ static void outer_station(seg_state *st, size_t s, const fit_result *fr,
     }
 }
 
-/* Calcium bound of ray a carried along the vessel: the smallest calcium
- * bound (mm) of the same ray within 0.8 mm of arc on either side. A
- * deposit is 3-D; blur lowers its ends along the vessel below the
- * threshold just as along the arc (lumen_bounds spreads it over 0.8 mm of
- * arc in-plane), so a station next to a detected deposit is bounded too. */
-static double calcium_bound_along(const seg_state *st, size_t s, size_t a)
+/* Calcium bounds of the stations within 0.8 mm of arc, carried into
+ * station s: out[a] = the smallest radius (mm) at which ray a of station s
+ * meets a calcium bound point of a neighbouring station (INFINITY: none).
+ * A deposit is 3-D; blur lowers its ends along the vessel below the
+ * threshold just as along the arc (lumen_bounds spreads a hit
+ * tangentially in-plane), so a station next to a detected deposit is
+ * bounded too. Each neighbour's bound is carried as the 3-D point it
+ * marks (centre + radius along its ray), projected into this station's
+ * plane: the station centres move by tenths of a millimetre between
+ * stations next to a deposit, so "the same ray index" of a neighbour is a
+ * different line in space (it cut this station's lumen to 0.25 mm on the
+ * `calcified` phantom). */
+static void calcium_bounds_along(const seg_state *st, size_t s, double *out)
 {
     size_t n = st->n_s, n_a = st->n_a;
+    for (size_t a = 0; a < n_a; a++)
+        out[a] = INFINITY;
     if (!st->calcium)
-        return INFINITY;
+        return;
     double ds = n > 1 ? fabs(st->polar->frames[n - 1].s_mm -
                              st->polar->frames[0].s_mm) / (double)(n - 1)
                       : 1.0;
     long half = ds > 0.0 ? (long)floor(0.8 / ds) : 0;
-    double b = INFINITY;
+    const vflow_frame *fs = &st->polar->frames[s];
     for (long d = -half; d <= half; d++) {
         long t = (long)s + d;
-        if (t < 0 || t >= (long)n)
+        if (d == 0 || t < 0 || t >= (long)n)
             continue;
-        size_t i = (size_t)t * n_a + a;
-        if (st->ub[n * n_a + i])
-            b = fmin(b, st->ub[i] * st->dr);
+        const vflow_frame *ft = &st->polar->frames[t];
+        for (size_t a = 0; a < n_a; a++) {
+            size_t i = (size_t)t * n_a + a;
+            if (!st->ub[n * n_a + i])
+                continue;
+            double th = 2.0 * M_PI * (double)a / (double)n_a;
+            double rho = st->ub[i] * st->dr, u = 0.0, v = 0.0;
+            for (int k = 0; k < 3; k++) {
+                double p = ft->center[k] + rho * (cos(th) * ft->normal[k] +
+                                                  sin(th) * ft->binormal[k]);
+                u += (p - fs->center[k]) * fs->normal[k];
+                v += (p - fs->center[k]) * fs->binormal[k];
+            }
+            double r = hypot(u, v), phi = atan2(v, u);
+            long ai = lround(phi / (2.0 * M_PI) * (double)n_a);
+            /* The ray through the point and its two neighbours (the
+             * projected points of one neighbour are not evenly spread). */
+            for (long e = -1; e <= 1; e++) {
+                size_t b = (size_t)(((ai + e) % (long)n_a + (long)n_a) %
+                                    (long)n_a);
+                out[b] = fmin(out[b], r);
+            }
+        }
     }
-    return b;
 }
 
 /* Lumen radius of a profile with the outer radius fixed at `ro`: 1-D
@@ -1405,7 +1478,7 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
     size_t n_a = st->n_a, n_r = st->n_r;
     float *work = malloc((2 * n_a * n_r + n_a) * sizeof *work);
     int *ibuf = malloc(3 * n_a * sizeof *ibuf);
-    double *prof = malloc(n_r * sizeof *prof);
+    double *prof = malloc((n_r + n_a) * sizeof *prof);
     if (work == NULL || ibuf == NULL || prof == NULL) {
         free(work);
         free(ibuf);
@@ -1413,8 +1486,10 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
         return; /* contours stay NaN: reported by the caller */
     }
     float *tmp = work + 2 * n_a * n_r;
+    double *along = prof + n_r;
     double bound = st->p->max_step_mm, wall = st->p->min_wall_mm;
     for (size_t s = begin; s < end; s++) {
+        calcium_bounds_along(st, s, along);
         float *rl = st->out->lumen_r + s * n_a, *ro = st->out->outer_r + s * n_a;
         const float *raw = st->rl_raw + s * n_a;
         const int *ub = st->ub + s * n_a;
@@ -1443,7 +1518,7 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
         for (size_t a = 0; a < n_a; a++) {
             double r = sm[a] + shift;
             r = fmin(r, ub[a] * st->dr);
-            r = fmin(r, calcium_bound_along(st, s, a));
+            r = fmin(r, along[a]);
             rl[a] = (float)fmax(r, st->p->min_radius_mm);
         }
         lipschitz_lower(rl, n_a, bound, tmp);
