@@ -220,7 +220,7 @@ try {
   if (!(shown1.downloads >= 2)) fail('no download links')
   if (shown1.error) fail(`an error is shown: ${shown1.error}`)
   if (fullPipeline) {
-    for (const m of ['result-mesh-lumen.stl', 'result-mesh-wall.stl']) if (!shown1.meshes.includes(m)) fail(`no ${m} mesh`)
+    for (const m of ['result-mesh-lumen.stl', 'result-mesh-wall.stl', 'result-mla']) if (!shown1.meshes.includes(m)) fail(`no ${m} mesh`)
     if (shown1.volumes < 2) fail('no label overlay')
     if (shown1.measures.some(t => t === '—')) fail(`a measurement is missing: ${shown1.measures}`)
   }
@@ -263,6 +263,17 @@ try {
   if (!st4.result || st4.result.centerline.length !== len2) fail('undo did not restore the moved-end result')
   if ((await pageShows(page)).error) fail('the error is still shown after undo')
   step('error and undo')
+
+  // 5. Scrub the cross-section to the MLA with the slider: the slices follow.
+  const mla = await page.evaluate(() => window.vflowApp.views.mla)
+  await page.locator('#station').fill(String(Math.max(0, mla)))
+  const follow = await page.evaluate(() => {
+    const { nv, views } = window.vflowApp
+    return { cross: Array.from(nv.frac2mm(nv.scene.crosshairPos)).slice(0, 3), center: views.stationCenter(views.station), label: document.getElementById('xs-label').textContent }
+  })
+  console.log(`cross-section ${follow.label}: slices at ${follow.cross.map(v => v.toFixed(2))}`)
+  if (!near(follow.cross, follow.center, 0.5)) fail(`the slices did not follow the cross-section (${follow.cross} vs ${follow.center})`)
+  step('scrubbed')
 
   await page.waitForTimeout(500)
   const shot = path.join(artifactDir, 'serve-e2e.png')

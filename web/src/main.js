@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // vflow serve web app: NiiVue viewer, two clicks -> POST /api/segment ->
 // centerline, meshes, label overlay, cross-sections, CPR and measurements.
-import { Niivue, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue'
+import { Niivue, NVImage, NVMesh, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue'
 import { SectionViews } from './sections.js'
 
 const $ = (id) => document.getElementById(id)
@@ -31,7 +31,7 @@ const nv = new Niivue({
   isColorbar: false
 })
 
-const views = new SectionViews($('xsection'), $('cpr'), $('station'), $('xs-label'), null)
+const views = new SectionViews($('xsection'), $('cpr'), $('station'), $('xs-label'), followStation)
 
 // ------------------------------------------------------------------ api
 
@@ -163,13 +163,38 @@ function clearPoints () {
   drawMarkers()
 }
 
-// Removes the meshes whose name starts with `prefix`.
-function removeMeshes (prefix) {
-  for (const m of [...nv.meshes]) if ((m.name || '').startsWith(prefix)) nv.removeMesh(m)
+// NiiVue's addMesh, removeMesh, addVolume and removeVolume each refresh
+// every layer and redraw at once, waiting for the GPU (gl.finish): with
+// software GL (headless Chromium, a weak GPU) a second or more per call, and
+// a result adds or replaces half a dozen meshes. So the scene is changed on
+// nv.meshes / nv.volumes (as NiiVue's own setMesh / setVolume do) and
+// drawn with one update.
+
+// Replaces the meshes whose name starts with `prefix` by `meshes`; redraws.
+function setMeshes (prefix, meshes) {
+  const keep = []
+  for (const m of nv.meshes) {
+    if ((m.name || '').startsWith(prefix)) m.unloadMesh(nv.gl)
+    else keep.push(m)
+  }
+  nv.meshes = keep.concat(meshes)
+  nv.updateGLVolume()
 }
 
-// Adds a connectome mesh (spheres + cylinders) without dropping the other
-// meshes (nv.loadConnectome would replace them all).
+// Sets the label overlay (an NVImage, or null for none) above the CTA;
+// drawn by the next update.
+function setOverlay (image) {
+  nv.volumes = image ? [nv.volumes[0], image] : nv.volumes.slice(0, 1)
+  nv.back = nv.volumes[0] || null
+  nv.overlays = nv.volumes.slice(1)
+}
+
+function clearResultScene () {
+  setOverlay(null)
+  setMeshes('result-', [])
+}
+
+// A connectome mesh (spheres + cylinders) named `name`, not yet shown.
 function connectome (name, colormap, nodes, edges, nodeScale, edgeScale) {
   const mesh = nv.loadConnectomeAsMesh({
     name,
@@ -188,20 +213,20 @@ function connectome (name, colormap, nodes, edges, nodeScale, edgeScale) {
     edges
   })
   mesh.name = name
-  nv.addMesh(mesh)
+  return mesh
 }
 
 function drawMarkers () {
   $('start-xyz').textContent = fmt(state.start)
   $('end-xyz').textContent = fmt(state.end)
-  removeMeshes('marker-')
+  const markers = []
   for (const [which, cmap] of [['start', 'green'], ['end', 'red']]) {
     const p = state[which]
     if (!p) continue
-    connectome(`marker-${which}`, cmap,
-      [{ name: which, x: p[0], y: p[1], z: p[2], colorValue: 1, sizeValue: 1 }], [], 1.6, 1)
+    markers.push(connectome(`marker-${which}`, cmap,
+      [{ name: which, x: p[0], y: p[1], z: p[2], colorValue: 1, sizeValue: 1 }], [], 1.6, 1))
   }
-  nv.drawScene()
+  setMeshes('marker-', markers)
   if (!state.inflight) setStatus(readyText())
 }
 
@@ -238,8 +263,7 @@ async function runSegment () {
   } catch (e) {
     state.requests++
     showError(segmentErrorText(e))
-    removeMeshes('result-')
-    nv.drawScene()
+    clearResultScene()
   } finally {
     state.inflight = false
     setStatus(readyText())
@@ -254,6 +278,23 @@ function segmentErrorText (e) {
 }
 
 // ------------------------------------------------------------- results
+
+// Scrubbing the cross-section (slider or CPR click) moves the slices to
+// that point of the vessel, so the slices show where the section lies.
+function followStation (centerMm, byUser) {
+  if (!byUser || !centerMm || nv.volumes.length === 0) return
+  nv.scene.crosshairPos = nv.mm2frac(centerMm)
+  nv.drawScene()
+}
+
+// The minimal lumen area's position: a cyan sphere on the centerline, seen
+// in 3-D and on the slices through it (also marked in the CPR view).
+function mlaMarker () {
+  if (views.mla < 0) return null
+  const p = views.stationCenter(views.mla)
+  // 'cool' at its top: cyan, the MLA colour of the legend
+  return connectome('result-mla', 'cool', [{ name: 'MLA', x: p[0], y: p[1], z: p[2], colorValue: 1, sizeValue: 1 }], [], 1.8, 1)
+}
 
 function measure (measures, name) {
   if (!measures) return undefined
@@ -301,49 +342,49 @@ function showFiles (res) {
   }
 }
 
-function drawCenterline (res) {
-  removeMeshes('result-centerline')
+function centerlineMesh (res) {
   const pts = res.centerline || []
-  if (pts.length < 2) return
+  if (pts.length < 2) return null
   const nodes = pts.map((p, i) => ({ name: `c${i}`, x: p[0], y: p[1], z: p[2], colorValue: 1, sizeValue: 0.2 }))
   const edges = []
   for (let i = 0; i + 1 < pts.length; i++) edges.push({ first: i, second: i + 1, colorValue: 1 })
-  connectome('result-centerline', 'blue', nodes, edges, 1, 0.5)
+  return connectome('result-centerline', 'blue', nodes, edges, 1, 0.5)
 }
 
+// The lumen and outer-wall meshes of a result (STL), loaded, not yet shown.
 async function loadResultMeshes (res) {
-  removeMeshes('result-mesh')
   const list = []
   const files = res.files || {}
   if (files['lumen.stl']) list.push({ url: files['lumen.stl'], name: 'result-mesh-lumen.stl', rgba255: [230, 70, 70, 255] })
   if (files['wall.stl']) list.push({ url: files['wall.stl'], name: 'result-mesh-wall.stl', rgba255: [240, 200, 80, 90] })
-  for (const m of list) {
-    try { await nv.addMeshFromUrl(m) } catch (e) { console.warn('mesh', m.url, e) }
-  }
+  const meshes = await Promise.all(list.map(m => NVMesh.loadFromUrl({ ...m, gl: nv.gl })
+    .catch(e => { console.warn('mesh', m.url, e); return null })))
+  return meshes.filter(Boolean)
 }
 
+// The label map of a result as an overlay image, loaded, not yet shown.
 async function loadLabelOverlay (res) {
-  while (nv.volumes.length > 1) nv.removeVolume(nv.volumes[nv.volumes.length - 1])
   const url = (res.files || {})['labels.nii.gz']
-  if (!url) return
+  if (!url) return null
   try {
-    await nv.addVolumeFromUrl({ url, name: 'labels.nii.gz', colormap: 'warm', opacity: 0.35, cal_min: 0.5, cal_max: 2 })
-  } catch (e) { console.warn('labels', e) }
+    return await NVImage.loadFromUrl({ url, name: 'labels.nii.gz', colormap: 'warm', opacity: 0.35, cal_min: 0.5, cal_max: 2 })
+  } catch (e) {
+    console.warn('labels', e)
+    return null
+  }
 }
 
 async function showResult (res) {
   showMeasures(res)
   showFiles(res)
-  drawCenterline(res)
-  nv.drawScene()
-  await Promise.all([loadResultMeshes(res), loadLabelOverlay(res),
+  const [meshes, overlay] = await Promise.all([loadResultMeshes(res), loadLabelOverlay(res),
     views.show(res, measure(res.measures, 'mla_s_mm'))])
-  nv.drawScene()
+  setOverlay(overlay)
+  setMeshes('result-', [centerlineMesh(res), ...meshes, mlaMarker()].filter(Boolean))
 }
 
 function resetResultViews () {
-  removeMeshes('result-')
-  while (nv.volumes.length > 1) nv.removeVolume(nv.volumes[nv.volumes.length - 1])
+  clearResultScene()
   views.clear()
   $('files').innerHTML = '<li class="muted">after a segmentation</li>'
   for (const id of ['m-length', 'm-mla', 'm-stenosis', 'm-plaque']) $(id).textContent = '—'
@@ -384,6 +425,7 @@ function wireCanvas (canvas) {
     const mm = worldAtClient(canvas, e.clientX, e.clientY)
     state.lastClick = { x: e.clientX, y: e.clientY, mm }
     if (mm && mm.every(Number.isFinite)) placePoint(state.mode, mm)
+    else if (!state.inflight) setStatus('Points are placed on the axial, coronal or sagittal slice, not in the 3-D view')
   })
 }
 
@@ -425,4 +467,4 @@ async function init () {
   setStatus(readyText())
 }
 
-window.vflowApp = { nv, state, clientPointOf, placePoint, setMode, undo, ready: init() }
+window.vflowApp = { nv, state, views, clientPointOf, placePoint, setMode, undo, ready: init() }

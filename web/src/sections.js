@@ -51,12 +51,12 @@ export class SectionViews {
     this.xs = xsCanvas; this.cpr = cprCanvas; this.slider = slider; this.label = label
     this.onStation = onStation
     this.clear()
-    slider.addEventListener('input', () => this.setStation(+slider.value))
+    slider.addEventListener('input', () => this.setStation(+slider.value, true))
     cprCanvas.addEventListener('click', (e) => {
       if (!this.count()) return
       const r = cprCanvas.getBoundingClientRect()
       const y = (e.clientY - r.top) / r.height
-      this.setStation(Math.round(y * (this.count() - 1)))
+      this.setStation(Math.round(y * (this.count() - 1)), true)
     })
   }
 
@@ -77,6 +77,12 @@ export class SectionViews {
   stationS (i) {
     if (this.sections) return this.sections.frames[i].s
     return this.contours.stations[i].s
+  }
+
+  // World point (mm) on the centerline at the view's station `i`.
+  stationCenter (i) {
+    if (this.sections) return this.sections.frames[i].center
+    return this.contours.stations[i].center
   }
 
   async show (result, mlaS) {
@@ -109,7 +115,9 @@ export class SectionViews {
     return nearestStation(this.contours.stations, s)
   }
 
-  setStation (i) {
+  // Shows station i; `byUser` when the person scrubbed to it (the
+  // onStation callback then moves the slices there).
+  setStation (i, byUser = false) {
     const n = this.count()
     if (!n) return
     this.station = Math.max(0, Math.min(n - 1, i))
@@ -118,7 +126,7 @@ export class SectionViews {
       (this.station === this.mla ? ' (MLA)' : '')
     this.drawSection()
     this.drawCpr()
-    if (this.onStation) this.onStation(this.stationS(this.station))
+    if (this.onStation) this.onStation(this.stationCenter(this.station), byUser)
   }
 
   // Geometry of the cross-section image: frame, pixel spacing and size.
