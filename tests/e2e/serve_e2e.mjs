@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Browser end-to-end test of `vflow serve`: Debian's Chromium driven by
 // playwright-core clicks the phantom's true start and end on the slices,
-// waits for the segmentation, checks the centerline against the truth,
-// moves the end click, checks the update, undoes the move, and saves a
+// waits for the segmentation, checks the centerline against the truth and
+// what the page shows, moves the end click and checks the update, clicks in
+// air and checks the message, undoes, scrubs the cross-section, and saves a
 // screenshot (printed path; in the meson test's build dir).
 // Exit 77 (meson: skipped) when Chromium, node_modules or the built web app
 // are missing, unless VFLOW_E2E_REQUIRED=1 (CI), when that is a failure.
@@ -52,6 +53,7 @@ if (!process.env.VFLOW_E2E_PIPELINE) {
   try {
     execFileSync(vflow, ['check', pipeline], { stdio: 'pipe' })
   } catch (e) {
+    if (required) skip(`${pipeline} does not validate: ${String(e.stderr).trim()}`)
     console.log(`NOTE: ${pipeline} does not validate in this build ` +
       `(${String(e.stderr).trim().split('\n').pop()}); using tests/serve/centerline_small.yaml`)
     pipeline = path.join(src, 'tests', 'serve', 'centerline_small.yaml')
