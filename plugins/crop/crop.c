@@ -84,16 +84,35 @@ vflow_volume *vflow_crop_volume(const vflow_volume *vol, const size_t lo[3],
 
 typedef struct crop_priv {
     double pad_mm;
+    double span_fraction;
 } crop_priv;
+
+/* Largest distance (mm) between two of the points. */
+static double points_span_mm(const vflow_points *pts)
+{
+    double span = 0.0;
+    for (size_t a = 0; pts != NULL && a < pts->count; a++)
+        for (size_t b = a + 1; b < pts->count; b++) {
+            const double *x = pts->items[a].xyz, *y = pts->items[b].xyz;
+            span = fmax(span, sqrt((x[0] - y[0]) * (x[0] - y[0]) +
+                                   (x[1] - y[1]) * (x[1] - y[1]) +
+                                   (x[2] - y[2]) * (x[2] - y[2])));
+        }
+    return span;
+}
 
 static int crop_run(void *priv, vflow_ctx *ctx, vflow_io *io,
                     vflow_error *err)
 {
     const crop_priv *p = priv;
     const vflow_volume *vol = vflow_io_volume(io, "volume");
+    const vflow_points *roi = vflow_io_points(io, "roi");
+    /* A vessel bending away from the line between two clicks bulges by up
+     * to half their distance (a half-circle): the padding can grow with
+     * it, as frangi's adaptive ROI does. */
+    double pad = fmax(p->pad_mm, p->span_fraction * points_span_mm(roi));
     size_t lo[3], hi[3];
-    int rc = vflow_crop_box(vol, vflow_io_points(io, "roi"), p->pad_mm, lo,
-                            hi, err);
+    int rc = vflow_crop_box(vol, roi, pad, lo, hi, err);
     if (rc != 0)
         return rc;
     vflow_volume *out = vflow_crop_volume(vol, lo, hi, err);
@@ -123,6 +142,13 @@ static const vflow_param_desc crop_params[] = {
      .min = 0.0, .max = 1000.0, .choices = NULL,
      .doc = "padding (mm) of the box around the roi points; 20 matches the "
             "vesselness ROI default (frangi roi_pad_mm)",
+     .required = false},
+    {.name = "span_fraction", .kind = VFLOW_PARAM_FLOAT,
+     .offset = offsetof(crop_priv, span_fraction), .default_value = "0",
+     .min = 0.0, .max = 10.0, .choices = NULL,
+     .doc = "the padding is at least this fraction of the largest distance "
+            "between two roi points (0.5: room for a half-circle between "
+            "the clicks, like frangi's adaptive ROI box)",
      .required = false},
 };
 

@@ -129,6 +129,16 @@ Test(crop_stage, crops_through_the_runtime_with_pad_mm)
     cr_assert_eq(c->dims[1], (16 + 3 + 1) - (15 - 3));
     cr_assert_eq(c->dims[2], (11 + 2 + 1) - (10 - 2));
     cr_assert_lt(vflow_stage_set_param(st, "pad_mm", "-1", &err), 0);
+    /* span_fraction 0.5 of the ~0.36 mm between the points is less than
+     * pad_mm: same box; 10 x 0.36 mm = 3.6 mm pads more. */
+    cr_assert_eq(vflow_stage_set_param(st, "span_fraction", "0.5", &err), 0);
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    c = VFLOW_VOLUME(vflow_stage_output(st, "volume"));
+    cr_assert_eq(c->dims[0], (17 + 4 + 1) - (15 - 4));
+    cr_assert_eq(vflow_stage_set_param(st, "span_fraction", "10", &err), 0);
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    c = VFLOW_VOLUME(vflow_stage_output(st, "volume"));
+    cr_assert_gt(c->dims[0], (17 + 4 + 1) - (15 - 4));
     vflow_object_release(&p->base);
     vflow_object_release(&v->base);
     vflow_stage_free(st);
