@@ -230,7 +230,7 @@ double vflow_vesselness_at_points(const vflow_volume *v,
                                                 (size_t)k);
                     best = x > best ? x : best;
                 }
-        ref = best < ref ? best : ref;
+        ref = isfinite(ref) ? (best > ref ? best : ref) : best;
     }
     return isfinite(ref) ? ref : 0.0;
 }
@@ -271,6 +271,7 @@ static inline void speed_row(float *restrict out, const float *restrict v,
     if (form == VFLOW_SPEED_POWER) {
         for (size_t x = 0; x < nx; x++) {
             float vn = (v[x] > 0.0f ? v[x] : 0.0f) * vscale;
+            vn = vn < 1.0f ? vn : 1.0f;   /* no faster than the reference */
             out[x] = eps + powf(vn, pw);
         }
         return;
@@ -278,7 +279,7 @@ static inline void speed_row(float *restrict out, const float *restrict v,
     /* exp: exp(a Vn); seed: exp(alpha V) = 1 / exp(-alpha V). */
     for (size_t x = 0; x < nx; x++) {
         float vv = (v[x] > 0.0f ? v[x] : 0.0f) * vscale;
-        vv = vv < 2.0f ? vv : 2.0f;   /* a <= 80: exp stays finite */
+        vv = vv < 1.0f ? vv : 1.0f;
         out[x] = fast_exp(gain * vv);
     }
 }
@@ -602,10 +603,10 @@ static const vflow_param_desc cost_params[] = {
      "gives the background", false},
     {"reference", VFLOW_PARAM_ENUM, offsetof(cost_priv, reference), "clicks",
      VFLOW_UNBOUNDED, reference_choices,
-     "exp/power with normalize: clicks: Vn = min(1, V / V at the clicks) "
-     "(max V within sample_radius_mm of each click, the weaker click's), "
-     "so bone or venous contrast holding the volume's maximum does not "
-     "slow the clicked vessel; max: Vn = V / max V (no clicks: max)", false},
+     "exp/power with normalize: clicks: Vn = min(1, V / V_ref), V_ref the "
+     "largest V within sample_radius_mm of the clicks: the clicked vessel "
+     "runs at full speed whatever holds the volume's maximum, and nothing "
+     "runs faster than it; max: Vn = V / max V (no clicks: max)", false},
     {"radius_power", VFLOW_PARAM_FLOAT, offsetof(cost_priv, radius_power),
      "3", 0.0, 10.0, NULL,
      "radius-aware factor (needs the clicks and the prior): speed times "

@@ -65,11 +65,11 @@ int vflow_medial_compute(vflow_ctx *ctx, const vflow_volume *intensity,
 void vflow_medial_free(vflow_medial *m);
 
 /*
- * The vesselness of the clicked vessel: for each point the maximum V
- * within radius_mm, and the minimum of those over the points (the weaker
- * end's level), so Vn = min(1, V / v_ref) gives the clicked vessel full
- * speed whatever brighter or more tubular structure (bone, venous
- * contrast) holds the volume's maximum. 0 when no point is inside.
+ * The vesselness of the clicked vessel: the maximum V within radius_mm of
+ * any of the points, so Vn = min(1, V / v_ref) gives the clicked vessel
+ * full speed whatever brighter or more tubular structure (bone, venous
+ * contrast, small branches) holds the volume's maximum, and caps every
+ * other structure at that speed. 0 when no point is inside.
  */
 double vflow_vesselness_at_points(const vflow_volume *v,
                                   const vflow_points *pts, double radius_mm);
