@@ -348,7 +348,9 @@ static const vflow_param_desc frangi_params[] = {
      false},
     {"roi_pad_mm", VFLOW_PARAM_FLOAT, offsetof(frangi_priv, roi_pad_mm),
      "20", 0.0, 1e4, NULL,
-     "padding (mm) of the box around the roi points", false},
+     "padding (mm) of the box around the roi points; with auto_scales at "
+     "least half their largest distance plus two measured radii (a vessel "
+     "bending away from the clicks, e.g. the aortic arch)", false},
     {"auto_scales", VFLOW_PARAM_BOOL, offsetof(frangi_priv, auto_scales),
      "true", VFLOW_UNBOUNDED, NULL,
      "derive the scales from the vessel radius measured at the roi points "
