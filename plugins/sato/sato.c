@@ -308,8 +308,9 @@ static const vflow_port_desc jerman_outputs[] = {
     {"roi_pad_mm", VFLOW_PARAM_FLOAT, offsetof(line_priv, roi_pad_mm), "20",  \
      0.0, 1e4, NULL, "padding (mm) of the box around the roi points", false}, \
     {"auto_scales", VFLOW_PARAM_BOOL, offsetof(line_priv, auto_scales),       \
-     "false", VFLOW_UNBOUNDED, NULL,                                          \
-     "derive the scales from the vessel radius at the roi points", false}
+     "true", VFLOW_UNBOUNDED, NULL,                                           \
+     "derive the scales from the vessel radius at the roi points (and pad "   \
+     "the box as frangi); without roi points: scales_mm", false}
 
 static const vflow_param_desc sato_params[] = {
     COMMON_PARAMS,
