@@ -281,8 +281,9 @@ static const vflow_param_desc measure_params[] = {
      false},
     {"calcium_lumen_factor", VFLOW_PARAM_FLOAT,
      offsetof(measure_priv, calcium_lumen_factor), "1.1", 0.0, 10.0, NULL,
-     "the calcium threshold is raised to this factor times the mean lumen "
-     "value (contrast-enhanced blood in CTA); 0 = calcium_hu alone",
+     "the calcium threshold is raised to this factor times the lumen plateau "
+     "(90th percentile of the lumen voxels: contrast-enhanced blood in CTA); "
+     "0 = calcium_hu alone",
      false},
 };
 

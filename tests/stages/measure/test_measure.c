@@ -329,6 +329,45 @@ Test(measure_stage, counts_calcium_in_the_wall_but_not_in_the_lumen)
     vflow_object_release(&c->base);
 }
 
+Test(measure_stage, calcium_threshold_follows_the_lumen_plateau_not_its_rim)
+{
+    /* A 1 mm lumen blurred by a 0.5 mm Gaussian edge (450 HU plateau, 40 HU
+     * outside): most lumen voxels are rim, so their mean (~350 HU) is far
+     * below the plateau, and 1.1 x mean would let the blurred halo plus
+     * noise in the wall pass as calcium. No calcium here at all. */
+    size_t dims[3] = {64, 24, 24};
+    double aff[4][4] = {{0.25, 0, 0, -2}, {0, 0.25, 0, -3}, {0, 0, 0.25, -3},
+                        {0, 0, 0, 1}};
+    vflow_volume *img = vflow_volume_create(dims, VFLOW_DTYPE_I16, aff, NULL);
+    img->modality = VFLOW_MODALITY_CT;
+    for (size_t k = 0; k < dims[2]; k++)
+        for (size_t j = 0; j < dims[1]; j++)
+            for (size_t i = 0; i < dims[0]; i++) {
+                double ijk[3] = {(double)i, (double)j, (double)k}, x[3];
+                vflow_volume_index_to_world(img, ijk, x);
+                double rho = hypot(x[1], x[2]);
+                double edge = 0.5 * erfc((rho - 1.0) / (0.5 * sqrt(2.0)));
+                /* +-60 HU checkerboard "noise" in the wall only */
+                double noise = rho > 1.0 && rho < 1.8
+                                   ? ((i + j + k) % 2 ? 60.0 : -60.0)
+                                   : 0.0;
+                vflow_volume_set(img, i, j, k, 40.0 + 410.0 * edge + noise);
+            }
+    synth_path p = {{0, 0, 0}, 12.0, 0, 0, 0};
+    synth_shape sh = {1.0, 1.0, 0.8, 0, 0, 0};
+    vflow_contours *c = synth_contours(&p, &sh, 0.5, 128, false);
+    cr_assert_eq(vflow_stage_set_input(st, "contours", &c->base, &err), 0);
+    cr_assert_eq(vflow_stage_set_input(st, "volume", &img->base, &err), 0);
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    vflow_table *t = VFLOW_TABLE(vflow_stage_output(st, "measures"));
+    double thr = vflow_table_column(t, "calcium_threshold_hu")[0];
+    cr_assert_gt(thr, 1.1 * 0.9 * 450.0, "threshold %g HU", thr);
+    cr_assert_float_eq(vflow_table_column(t, "calcium_volume_mm3")[0], 0.0,
+                       1e-12);
+    vflow_object_release(&img->base);
+    vflow_object_release(&c->base);
+}
+
 Test(measure_stage, rejects_a_single_station)
 {
     vflow_contours *c = vflow_contours_create(1, 16, NULL);
