@@ -28,6 +28,11 @@
  *    seconds of decompression), so the same bytes under another file name
  *    or path (an upload repeated) give the same identity and everything
  *    computed from them is reused.
+ *  - And except small outputs (<= VFLOW_CACHE_SMALL_OUTPUT_BYTES: points,
+ *    tables, a short polyline): hashing them costs microseconds, and a
+ *    click-dependent stage whose small result does not change (e.g. vessel
+ *    scales estimated from the clicks, quantised) then lets every stage
+ *    downstream of it be reused, as make's "restat" does.
  *  - Any other object is content-hashed once (vflow_object_hash) and
  *    memoised in a small side table that retains it (a retained pointer
  *    cannot be reused by another object, so the pointer is a safe key).
@@ -38,6 +43,8 @@
  */
 
 #define MEMO_MAX 32
+/* Outputs up to this many payload bytes are identified by content. */
+#define VFLOW_CACHE_SMALL_OUTPUT_BYTES 65536u
 
 typedef struct cache_entry {
     vflow_cache_key key;
@@ -444,7 +451,8 @@ static int entry_fill(cache_entry *e, const vflow_stage *st,
 }
 
 /* Identities of a stage's outputs: derived from the key, except for a
- * reader's, which are content hashes (see Design). NULL: out of memory. */
+ * reader's and for small ones, which are content hashes (see Design).
+ * NULL: out of memory. */
 static vflow_cache_key *output_ids(const vflow_stage *st,
                                    const vflow_cache_key *key)
 {
@@ -454,8 +462,10 @@ static vflow_cache_key *output_ids(const vflow_stage *st,
         return NULL;
     bool reader = (st->desc->flags & VFLOW_STAGE_READER) != 0;
     for (size_t p = 0; p < n; p++)
-        ids[p] = reader ? content_identity(st->io.outputs[p])
-                        : output_identity(key, p);
+        ids[p] = reader || object_bytes(st->io.outputs[p]) <=
+                               VFLOW_CACHE_SMALL_OUTPUT_BYTES
+                     ? content_identity(st->io.outputs[p])
+                     : output_identity(key, p);
     return ids;
 }
 

@@ -319,6 +319,38 @@ Test(cache, chained_stages_hit_on_cached_intermediates)
     vflow_object_release(&v->base);
 }
 
+/* Two different computations with the same result: the stage downstream
+ * runs once when that result is small (identified by content), twice when
+ * it is large (identified by its producer's key, never hashed). */
+static int downstream_runs_after_equal_results(size_t n)
+{
+    vflow_volume *ramp1 = ramp(n, 0);
+    vflow_volume *ramp2 = ramp(n, 0);
+    for (size_t i = 0; i < n; i++)
+        vflow_volume_set(ramp2, i, 0, 0, 2.0 * (double)i);
+    const char *gain2[] = {"gain", "2", NULL}, *gain1[] = {"gain", "1", NULL};
+    const char *gain10[] = {"gain", "10", NULL};
+    vflow_object *mid1 = run_stage("scale", ramp1, gain2);
+    vflow_object *mid2 = run_stage("scale", ramp2, gain1);
+    int before = atomic_load(&scale_runs);
+    vflow_object *out1 = run_stage("scale", VFLOW_VOLUME(mid1), gain10);
+    vflow_object *out2 = run_stage("scale", VFLOW_VOLUME(mid2), gain10);
+    cr_assert_float_eq(((float *)VFLOW_VOLUME(out2)->data)[3], 60.0f, 1e-6);
+    int downstream = atomic_load(&scale_runs) - before;
+    vflow_object *all[] = {mid1, mid2, out1, out2, &ramp1->base, &ramp2->base};
+    for (size_t i = 0; i < 6; i++)
+        vflow_object_release(all[i]);
+    return downstream;
+}
+
+Test(cache, small_outputs_are_identified_by_content_so_downstream_is_reused)
+{
+    cr_assert_eq(downstream_runs_after_equal_results(16), 1,
+                 "64 B results: the second downstream run is a hit");
+    cr_assert_eq(downstream_runs_after_equal_results(32768), 2,
+                 "128 KiB results are not hashed: both run");
+}
+
 Test(cache, non_deterministic_stages_and_writers_always_run)
 {
     vflow_volume *v = ramp(4, 0);
