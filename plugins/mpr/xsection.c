@@ -498,6 +498,18 @@ void vflow_xs_sample_polar(const vflow_xs_sampler *s, const vflow_frame *f,
     }
 }
 
+/* Lower quartile of v[0..n-1] (n <= 512), v is reordered. */
+static double lower_quartile(double *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) /* insertion sort: n is small */
+        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n > 0 ? v[n / 4] : 0.0;
+}
+
 double vflow_xs_estimate_radius(const vflow_volume *vol,
                                 const vflow_frame *f, double probe_mm)
 {
@@ -508,18 +520,29 @@ double vflow_xs_estimate_radius(const vflow_volume *vol,
         nr = N_MAX;
         dr = probe_mm / (double)(N_MAX - 1);
     }
-    double prof[N_MAX];
+    double prof[N_MAX], spread[N_MAX];
     for (size_t j = 0; j < nr; j++) {
-        double sum = 0.0;
+        double sum = 0.0, sum2 = 0.0;
         for (int a = 0; a < N_ANG; a++) {
             double th = 2.0 * M_PI * a / N_ANG, p[3];
             for (int k = 0; k < 3; k++)
                 p[k] = f->center[k] + (double)j * dr *
                        (cos(th) * f->normal[k] + sin(th) * f->binormal[k]);
-            sum += vflow_volume_sample_linear_world(vol, p);
+            double v = vflow_volume_sample_linear_world(vol, p);
+            sum += v;
+            sum2 += v * v;
         }
         prof[j] = sum / N_ANG;
+        spread[j] = sqrt(fmax(0.0, sum2 / N_ANG - prof[j] * prof[j]));
     }
+    /* Image noise (one sample): the lower quartile of the angular spread
+     * over the radii (homogeneous lumen or tissue rings). prof[0] is one
+     * sample, so a drop below it only counts once it exceeds 4 noise
+     * sigmas: in a wide lumen (a 25 mm aorta at 1.5 mm voxels) the noise
+     * wiggles of the flat profile would otherwise end the valley search
+     * within the first millimetres (radius ~0.5 mm instead of 13). */
+    double noise = nr > 1 ? lower_quartile(spread + 1, nr - 1) : 0.0;
+    double min_drop = 4.0 * noise;
     /* The first valley: the running minimum until the profile climbs back
      * by a quarter of the drop (a neighbour, myocardium or a chamber), so
      * a far darker region (lung) does not set the background level. */
@@ -527,7 +550,7 @@ double vflow_xs_estimate_radius(const vflow_volume *vol,
     size_t stop = nr;
     for (size_t j = 1; j < nr; j++) {
         mn = fmin(mn, prof[j]);
-        if (prof[j] - mn > 0.25 * (prof[0] - mn) && prof[0] - mn > 0.0) {
+        if (prof[j] - mn > 0.25 * (prof[0] - mn) && prof[0] - mn > min_drop) {
             stop = j;
             break;
         }

@@ -70,6 +70,33 @@ Test(polar, rows_are_rays_of_the_frame_and_dr_is_the_radial_slope)
     vflow_object_release(&vol->base);
 }
 
+Test(polar, range_of_a_wide_noisy_lumen_comes_from_its_radius)
+{
+    /* An aorta-like tube (radius 13 mm at 1.5 mm voxels, 20 HU noise):
+     * the noise wiggles of the flat lumen profile must not be taken for
+     * the valley beyond the wall (this made the range 5 mm, all inside
+     * the lumen, on a thoracic CTA). */
+    tube_spec t;
+    tube_spec_default(&t);
+    t.n = 40;
+    t.voxel_mm = 1.5;
+    t.radius_mm = 13.0;
+    t.wall_mm = 1.5;
+    t.blur_mm = 0.8;
+    t.noise_hu = 20.0;
+    t.seed = 7;
+    vflow_volume *vol = tube_make(&t);
+    vflow_polyline *cl = tube_axis_polyline(&t, -10, 10, 21, true, 0.0);
+    vflow_frame *f;
+    size_t n;
+    cr_assert_eq(vflow_xs_stations(cl, 1.0, &f, &n, NULL, NULL), 0);
+    double r = vflow_xs_vessel_radius(vol, f, n, 25.0);
+    cr_assert(fabs(r - t.radius_mm) < 1.5, "radius %.2f mm", r);
+    free(f);
+    vflow_object_release(&cl->base);
+    vflow_object_release(&vol->base);
+}
+
 Test(polar, stage_takes_sections_frames_and_needs_a_path)
 {
     static const vflow_stage_desc *stages[] = {&vflow_stage_polar};
