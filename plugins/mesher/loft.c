@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Lofting per-station contour rings into closed, outward-oriented surfaces. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,49 +98,81 @@ static bool station_usable(const vflow_contours *c, size_t s)
     return true;
 }
 
+/* How far back (in stations) a ring may look for its predecessor. */
+#define LOFT_CHAIN_WINDOW 256
+
+/*
+ * Longest chain of usable stations in which each kept ring is separated
+ * from the one before it (dynamic programming over predecessors within
+ * LOFT_CHAIN_WINDOW stations; O(n x window x angles)). A greedy walk from
+ * the first station fails whenever that station's own ring crosses every
+ * later plane (a ring wider than the bend's radius of curvature at the
+ * very start: a 7 mm ring on a venous sinus bending within a few mm), and
+ * then nothing at all could be meshed; the chain instead drops whichever
+ * stations it must, at either end or inside. Ties go to the chain ending
+ * last, then to the nearest predecessor, so a clean vessel keeps every
+ * station as before.
+ */
+static size_t longest_separated_chain(const vflow_contours *c,
+                                      const double (*cs)[2],
+                                      const bool *usable, size_t *chain_len,
+                                      size_t *prev, size_t *kept)
+{
+    size_t n = c->count, best_end = SIZE_MAX;
+    for (size_t j = 0; j < n; j++) {
+        chain_len[j] = 0;
+        prev[j] = SIZE_MAX;
+        if (!usable[j])
+            continue;
+        chain_len[j] = 1;
+        size_t lo = j > LOFT_CHAIN_WINDOW ? j - LOFT_CHAIN_WINDOW : 0;
+        for (size_t i = j; i-- > lo;) {
+            if (chain_len[i] == 0 || chain_len[i] + 1 <= chain_len[j])
+                continue;
+            if (rings_separated(c, cs, i, j)) {
+                chain_len[j] = chain_len[i] + 1;
+                prev[j] = i;
+            }
+        }
+        if (best_end == SIZE_MAX || chain_len[j] >= chain_len[best_end])
+            best_end = j;
+    }
+    size_t m = best_end == SIZE_MAX ? 0 : chain_len[best_end];
+    for (size_t j = best_end, r = m; r > 0; j = prev[j])
+        kept[--r] = j;
+    return m;
+}
+
 int vflow_loft_select_stations(const vflow_contours *c, bool fix_bends,
                                size_t *kept, size_t *n_kept,
                                vflow_error *err)
 {
-    size_t n = 0;
     if (c->count < 2 || c->n_angles < 3)
         return vflow_error_set(err, VFLOW_EINVAL,
                                "contours have %zu stations x %zu angles; "
                                "a surface needs >= 2 stations and >= 3 angles",
                                c->count, c->n_angles);
     double (*cs)[2] = malloc(c->n_angles * sizeof *cs);
-    if (cs == NULL)
+    bool *usable = malloc(c->count * sizeof *usable);
+    size_t *work = malloc(2 * c->count * sizeof *work);
+    if (cs == NULL || usable == NULL || work == NULL) {
+        free(cs), free(usable), free(work);
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
+    }
     for (size_t a = 0; a < c->n_angles; a++) {
         double th = 2.0 * M_PI * (double)a / (double)c->n_angles;
         cs[a][0] = cos(th), cs[a][1] = sin(th);
     }
-    size_t first = 0, last = c->count - 1;
-    while (first < c->count && !station_usable(c, first))
-        first++;
-    while (last > first && !station_usable(c, last))
-        last--;
-    if (first < c->count)
-        kept[n++] = first;
-    for (size_t j = first + 1; j <= last && first < c->count; j++) {
-        if (!station_usable(c, j))
-            continue; /* a failed section (NaN radii) is skipped */
-        if (!fix_bends) {
-            kept[n++] = j;
-            continue;
-        }
-        if (j < last) {
-            if (rings_separated(c, cs, kept[n - 1], j))
-                kept[n++] = j;
-            continue;
-        }
-        /* The last station closes the vessel: drop kept ones until it fits. */
-        while (n > 1 && !rings_separated(c, cs, kept[n - 1], j))
-            n--;
-        if (rings_separated(c, cs, kept[n - 1], j))
-            kept[n++] = j;
+    size_t n = 0;
+    for (size_t s = 0; s < c->count; s++) {
+        usable[s] = station_usable(c, s); /* failed sections are skipped */
+        if (usable[s] && !fix_bends)
+            kept[n++] = s;
     }
-    free(cs);
+    if (fix_bends)
+        n = longest_separated_chain(c, cs, usable, work, work + c->count,
+                                    kept);
+    free(cs), free(usable), free(work);
     *n_kept = n;
     if (n < 2)
         return vflow_error_set(err, VFLOW_EINVAL,

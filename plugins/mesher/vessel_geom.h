@@ -24,12 +24,12 @@ typedef enum vflow_loft_surface {
 /*
  * Chooses the stations to loft so that consecutive kept section rings do not
  * cross (tight bends: two section planes meet inside the ring when the radius
- * of curvature is smaller than the vessel radius). Greedy along the vessel:
- * station j follows the last kept station k only if every vertex of ring j
- * lies strictly in front of plane k and every vertex of ring k strictly
- * behind plane j; the ring is the larger of lumen and outer radius per angle,
- * so both surfaces use the same stations. The last station is kept by
- * dropping earlier kept ones if needed. Stations with a non-finite frame or
+ * of curvature is smaller than the vessel radius): the longest chain of
+ * stations in which station j follows kept station k only if every vertex
+ * of ring j lies strictly in front of plane k and every vertex of ring k
+ * strictly behind plane j (dynamic programming; stations are dropped at
+ * the ends or inside as needed); the ring is the larger of lumen and outer
+ * radius per angle, so both surfaces use the same stations. Stations with a non-finite frame or
  * radius (failed sections) are skipped. With `fix_bends` false every other
  * station is kept. `kept` must hold c->count entries; *n_kept receives the count.
  * Returns 0, or VFLOW_EINVAL when fewer than two stations remain.

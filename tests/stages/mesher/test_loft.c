@@ -187,6 +187,28 @@ Test(loft, tight_bend_folds_unless_crossing_stations_are_dropped)
     vflow_object_release(&c->base);
 }
 
+Test(loft, a_first_ring_wider_than_the_bend_is_dropped_not_fatal)
+{
+    /* The vessel starts on a bend of radius 3 mm and its first section
+     * came out 8 mm wide (a segmentation spilling into a neighbour): that
+     * ring crosses every later section plane. Walking greedily from it
+     * kept nothing; the longest separated chain drops it and meshes the
+     * rest. */
+    synth_path p = {{0, 0, 0}, 0.0, 3.0, M_PI / 2, 10.0};
+    synth_shape sh = {1.0, 1.0, 0.3, 0, 0, 0};
+    vflow_contours *c = synth_contours(&p, &sh, 0.25, 32, false);
+    for (size_t a = 0; a < c->n_angles; a++)
+        c->outer_r[a] = 8.0f;
+    size_t n_kept = 0;
+    vflow_mesh *m = loft(c, VFLOW_LOFT_OUTER, true, &n_kept);
+    cr_assert_gt(n_kept, c->count / 2, "kept %zu of %zu", n_kept, c->count);
+    cr_assert_eq(vflow_mesh_count_bad_edges(m), 0);
+    cr_assert_eq(vflow_mesh_count_self_intersections(m), 0);
+    cr_assert_gt(vflow_mesh_signed_volume(m), 0.0);
+    vflow_object_release(&m->base);
+    vflow_object_release(&c->base);
+}
+
 Test(loft, left_handed_frames_still_give_outward_watertight_surface)
 {
     synth_path p = {{0, 0, 0}, 10.0, 5.0, 1.0, 5.0};
