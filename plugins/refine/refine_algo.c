@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Centerline refinement through lumen area centroids. */
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,10 +80,217 @@ static double polyline_move(const vflow_polyline *a, const vflow_polyline *b)
     return worst;
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of v[0..n-1] (reordered). */
+static double median_of(float *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_float);
+    return n % 2 ? v[n / 2] : 0.5 * ((double)v[n / 2 - 1] + v[n / 2]);
+}
+
+/*
+ * Lumen contrast of each station of the polar stack, measured as polar_dp
+ * does for its "bright lumen" check: median of the innermost 0.3 mm minus
+ * median of the outer quarter of the range. `buf` holds width x height.
+ */
+static void station_contrast(const vflow_sections *img, float *buf,
+                             double *contrast)
+{
+    size_t n_r = img->width, n_a = img->height;
+    size_t jc = (size_t)fmax(1.0, round(0.3 / img->pixel_spacing));
+    jc = jc >= n_r ? n_r - 1 : jc;
+    size_t jb = (size_t)(0.75 * (double)n_r);
+    for (size_t s = 0; s < img->count; s++) {
+        const float *px = img->pixels + s * n_a * n_r;
+        size_t m = 0;
+        for (size_t a = 0; a < n_a; a++)
+            for (size_t j = 0; j <= jc; j++)
+                buf[m++] = px[a * n_r + j];
+        double centre = median_of(buf, m);
+        m = 0;
+        for (size_t a = 0; a < n_a; a++)
+            for (size_t j = jb; j < n_r; j++)
+                buf[m++] = px[a * n_r + j];
+        contrast[s] = centre - median_of(buf, m);
+    }
+}
+
+/*
+ * Marks the stations that can be segmented: a bright centre (contrast > 0)
+ * of at least a fifth of the 90th-percentile contrast of the path, so a
+ * stretch of stations in a flap, a thrombus or outside the vessel does not
+ * stop the whole refinement. Returns the number of good stations.
+ */
+static size_t good_stations(const vflow_sections *img, bool *good,
+                            vflow_error *err)
+{
+    size_t n = img->count;
+    float *buf = malloc(img->width * img->height * sizeof *buf);
+    double *c = malloc(n * sizeof *c);
+    float *sorted = malloc(n * sizeof *sorted);
+    if (buf == NULL || c == NULL || sorted == NULL) {
+        free(buf);
+        free(c);
+        free(sorted);
+        vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
+        return SIZE_MAX;
+    }
+    station_contrast(img, buf, c);
+    for (size_t s = 0; s < n; s++)
+        sorted[s] = (float)c[s];
+    qsort(sorted, n, sizeof *sorted, cmp_float);
+    double floor_c = fmax(0.0, 0.2 * sorted[(size_t)(0.9 * (double)(n - 1))]);
+    size_t n_good = 0;
+    for (size_t s = 0; s < n; s++) {
+        good[s] = c[s] > floor_c && c[s] > 0.0;
+        n_good += good[s];
+    }
+    free(buf);
+    free(c);
+    free(sorted);
+    return n_good;
+}
+
+/* The stations of `src` flagged in `keep` (n_keep of them), as a stack. */
+static vflow_sections *subset_sections(const vflow_sections *src,
+                                       const bool *keep, size_t n_keep,
+                                       vflow_error *err)
+{
+    vflow_sections *out = vflow_sections_create(
+        n_keep, src->width, src->height, src->pixel_spacing, err);
+    if (out == NULL)
+        return NULL;
+    size_t plane = src->width * src->height, k = 0;
+    for (size_t s = 0; s < src->count; s++) {
+        if (!keep[s])
+            continue;
+        out->frames[k] = src->frames[s];
+        memcpy(out->pixels + k * plane, src->pixels + s * plane,
+               plane * sizeof *out->pixels);
+        k++;
+    }
+    return out;
+}
+
+/* Contours of all stations of `img`: those of `part` for the kept
+ * stations, NaN radii (failed, skipped by the mesher) for the others. */
+static vflow_contours *scatter_contours(const vflow_sections *img,
+                                        const bool *keep,
+                                        const vflow_contours *part,
+                                        vflow_error *err)
+{
+    size_t n_a = part->n_angles;
+    vflow_contours *c = vflow_contours_create(img->count, n_a, err);
+    if (c == NULL)
+        return NULL;
+    memcpy(c->frames, img->frames, img->count * sizeof *c->frames);
+    size_t k = 0;
+    for (size_t s = 0; s < img->count; s++) {
+        float *lr = c->lumen_r + s * n_a, *orr = c->outer_r + s * n_a;
+        if (keep[s]) {
+            memcpy(lr, part->lumen_r + k * n_a, n_a * sizeof *lr);
+            memcpy(orr, part->outer_r + k * n_a, n_a * sizeof *orr);
+            k++;
+        } else {
+            for (size_t a = 0; a < n_a; a++)
+                lr[a] = orr[a] = NAN;
+        }
+    }
+    return c;
+}
+
+/* One warning naming the stretches (arc length) that could not be
+ * segmented, the first few of them when there are many. */
+static void warn_failed(vflow_ctx *ctx, const vflow_sections *img,
+                        const bool *good, size_t n_good)
+{
+    enum { MAX_LISTED = 8 };
+    char list[MAX_LISTED * 24 + 8] = "";
+    size_t len = 0, stretches = 0;
+    for (size_t s = 0; s < img->count;) {
+        if (good[s]) {
+            s++;
+            continue;
+        }
+        size_t e = s;
+        while (e + 1 < img->count && !good[e + 1])
+            e++;
+        if (stretches < MAX_LISTED)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%.1f-%.1f",
+                                    stretches > 0 ? ", " : "",
+                                    img->frames[s].s_mm, img->frames[e].s_mm);
+        else if (stretches == MAX_LISTED)
+            len += (size_t)snprintf(list + len, sizeof list - len, ", ...");
+        if (len >= sizeof list)
+            len = sizeof list - 1; /* truncated: keep what fitted */
+        stretches++;
+        s = e + 1;
+    }
+    vflow_log(ctx, VFLOW_LOG_WARN,
+              "no bright lumen at %zu of %zu stations (s = %s mm): kept the "
+              "input centerline there, their contours are NaN",
+              img->count - n_good, img->count, list);
+}
+
+/* Polar DP of the stations that show a lumen; NaN contours for the rest.
+ * Fails only when no station has one. */
+static int segment_stations(vflow_ctx *ctx, const vflow_sections *img,
+                            const vflow_sections *dr, const vflow_volume *vol,
+                            const vflow_pdp_params *pdp, bool warn,
+                            vflow_contours **out, vflow_pdp_info *info,
+                            vflow_error *err)
+{
+    size_t n = img->count;
+    bool *good = malloc(n * sizeof *good);
+    if (good == NULL)
+        return vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
+    size_t n_good = good_stations(img, good, err);
+    int rc = 0;
+    if (n_good == SIZE_MAX) {
+        rc = VFLOW_ENOMEM;
+    } else if (n_good == 0) {
+        rc = vflow_error_set(
+            err, VFLOW_EINVAL,
+            "refine: no bright lumen at any of the %zu stations (s = %.1f-%.1f "
+            "mm; centre - surroundings contrast <= 0 in the %.1f mm polar "
+            "range); is the centerline inside the vessel?",
+            n, img->frames[0].s_mm, img->frames[n - 1].s_mm,
+            (double)(img->width - 1) * img->pixel_spacing);
+    } else if (n_good == n) {
+        rc = vflow_pdp_segment(ctx, img, dr, vol, pdp, out, info, err);
+    } else {
+        if (warn)
+            warn_failed(ctx, img, good, n_good);
+        vflow_sections *sub = subset_sections(img, good, n_good, err);
+        vflow_sections *sub_dr = sub != NULL && dr != NULL
+                                     ? subset_sections(dr, good, n_good, err)
+                                     : NULL;
+        vflow_contours *part = NULL;
+        if (sub == NULL || (dr != NULL && sub_dr == NULL))
+            rc = VFLOW_ENOMEM;
+        else
+            rc = vflow_pdp_segment(ctx, sub, sub_dr, vol, pdp, &part, info,
+                                   err);
+        if (rc == 0 && (*out = scatter_contours(img, good, part, err)) == NULL)
+            rc = VFLOW_ENOMEM;
+        vflow_object_release(part != NULL ? &part->base : NULL);
+        vflow_object_release(sub != NULL ? &sub->base : NULL);
+        vflow_object_release(sub_dr != NULL ? &sub_dr->base : NULL);
+    }
+    free(good);
+    return rc;
+}
+
 /* Sections + polar + DP of centerline `cl`: contours and stations. */
 static int segment(vflow_ctx *ctx, const vflow_volume *vol,
                    const vflow_polyline *cl, vflow_refine_params *p,
-                   vflow_contours **out, double *rmax, vflow_error *err)
+                   bool final, vflow_contours **out, double *rmax,
+                   vflow_error *err)
 {
     vflow_frame *frames = NULL;
     double *radius = NULL;
@@ -97,7 +307,7 @@ static int segment(vflow_ctx *ctx, const vflow_volume *vol,
         return rc;
     *rmax = (double)(img->width - 1) * img->pixel_spacing;
     vflow_pdp_info info;
-    rc = vflow_pdp_segment(ctx, img, dr, vol, &p->pdp, out, &info, err);
+    rc = segment_stations(ctx, img, dr, vol, &p->pdp, final, out, &info, err);
     /* The scanner blur does not change between iterations: estimate it
      * once (first pass) and reuse it. */
     if (rc == 0 && !(p->pdp.psf_sigma_mm > 0.0) && info.psf_sigma_mm > 0.0)
@@ -202,7 +412,7 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
     quick.pdp.lumen_only = true;
     while (inf.iterations < p->max_iterations) {
         double rmax = 0.0;
-        rc = segment(ctx, vol, cur, &quick, &c, &rmax, err);
+        rc = segment(ctx, vol, cur, &quick, false, &c, &rmax, err);
         inf.segmentations++;
         if (rc < 0)
             break;
@@ -222,7 +432,7 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
     }
     if (rc == 0) {
         double rmax = 0.0;
-        rc = segment(ctx, vol, cur, &pw, &c, &rmax, err);
+        rc = segment(ctx, vol, cur, &pw, true, &c, &rmax, err);
         inf.segmentations++;
     }
     vflow_object_release(&cur->base);
