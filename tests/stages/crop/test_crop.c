@@ -139,6 +139,20 @@ Test(crop_stage, crops_through_the_runtime_with_pad_mm)
     cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
     c = VFLOW_VOLUME(vflow_stage_output(st, "volume"));
     cr_assert_gt(c->dims[0], (17 + 4 + 1) - (15 - 4));
+    /* A scales table (largest sigma 1 mm: radius sqrt 2 mm) adds two radii
+     * = 2.83 mm to the 0.5 x 0.36 mm span padding: 8 voxels of 0.4 mm on
+     * the first axis. */
+    cr_assert_eq(vflow_stage_set_param(st, "span_fraction", "0.5", &err), 0);
+    vflow_table *t = vflow_table_create(2, &err);
+    double *sig = vflow_table_add_column(t, "sigma_mm");
+    sig[0] = 0.5, sig[1] = 1.0;
+    cr_assert_eq(vflow_stage_set_input(st, "scales", &t->base, &err), 0);
+    cr_assert_eq(vflow_stage_run(st, &err), 0, "%s", err.message);
+    c = VFLOW_VOLUME(vflow_stage_output(st, "volume"));
+    size_t pad = (size_t)ceil((0.5 * 0.36 + 2.0 * M_SQRT2 * 1.0) / 0.4);
+    cr_assert_geq(c->dims[0], (17 + pad + 1) - (15 - pad) - 1,
+                  "dims %zu, pad %zu voxels", c->dims[0], pad);
+    vflow_object_release(&t->base);
     vflow_object_release(&p->base);
     vflow_object_release(&v->base);
     vflow_stage_free(st);
