@@ -32,20 +32,41 @@ static bool scales_cover(const vflow_float_list *list, double r_min,
     return list->count > 0 && r_min >= lo * M_SQRT2 && r_max <= hi * M_SQRT2;
 }
 
-/* The output table: one column sigma_mm. */
+/* The output table: column sigma_mm, and c when c > 0. */
 static int publish_scales(vflow_io *io, const double *sig, size_t n,
-                          vflow_error *err)
+                          double c, vflow_error *err)
 {
     vflow_table *t = vflow_table_create(n, err);
     double *col = t != NULL ? vflow_table_add_column(t, "sigma_mm") : NULL;
-    if (col == NULL) {
+    double *c_col = col != NULL && c > 0.0 ? vflow_table_add_column(t, "c")
+                                           : NULL;
+    if (col == NULL || (c > 0.0 && c_col == NULL)) {
         if (t != NULL)
             vflow_object_release(&t->base);
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         col[i] = sig[i];
+        if (c_col != NULL)
+            c_col[i] = c;
+    }
     return vflow_io_set_output(io, "scales", &t->base);
+}
+
+/* Frangi's structureness for the clicked vessel: half the Hessian norm of
+ * a tube of the lumen contrast C at its matched scale, 0.52 C (frangi
+ * README), on the same radius grid's ratio so it changes in steps too.
+ * 0 when no contrast is measured (frangi then takes its own). */
+static double structureness_at(const vflow_volume *vol,
+                               const vflow_points *pts, long steps)
+{
+    double contrast = vflow_contrast_at_points(vol, pts);
+    if (!(contrast > 0.0))
+        return 0.0;
+    double c = 0.52 * contrast;
+    if (steps > 0)
+        c = exp2(round(log2(c) * (double)steps) / (double)steps);
+    return c;
 }
 
 /* r rounded on the grid 2^(k / steps) mm, down or up (steps <= 0: r). */
@@ -72,22 +93,23 @@ static int vessel_scales_run(void *priv, vflow_ctx *ctx, vflow_io *io,
         /* A warm-up run clicks anywhere: the usual scales, said plainly. */
         vflow_log(ctx, VFLOW_LOG_WARN, "no vessel radius at the clicks (%s): "
                   "the %zu scales_mm", why.message, fixed->count);
-        return publish_scales(io, fixed->values, fixed->count, err);
+        return publish_scales(io, fixed->values, fixed->count, 0.0, err);
     }
     if (scales_cover(fixed, r_min, r_max)) {
         vflow_log(ctx, VFLOW_LOG_INFO, "radius at the clicks %.2f-%.2f mm: "
                   "within what scales_mm cover", r_min, r_max);
-        return publish_scales(io, fixed->values, fixed->count, err);
+        return publish_scales(io, fixed->values, fixed->count, 0.0, err);
     }
     /* Outwards: the scale range only widens, never misses the vessel. */
     double q_min = quantise_radius(r_min, p->steps_per_octave, false);
     double q_max = quantise_radius(r_max, p->steps_per_octave, true);
     size_t n = vflow_scales_from_radius(q_min, q_max, vol->spacing, sig);
+    double c = structureness_at(vol, pts, p->steps_per_octave);
     vflow_log(ctx, VFLOW_LOG_INFO,
               "radius at the clicks %.2f-%.2f mm (grid %.2f-%.2f) -> %zu "
-              "scales %.2f..%.2f mm", r_min, r_max, q_min, q_max, n, sig[0],
-              sig[n - 1]);
-    return publish_scales(io, sig, n, err);
+              "scales %.2f..%.2f mm, structureness c %.4g", r_min, r_max,
+              q_min, q_max, n, sig[0], sig[n - 1], c);
+    return publish_scales(io, sig, n, c, err);
 }
 
 static const vflow_port_desc scales_inputs[] = {
@@ -100,7 +122,8 @@ static const vflow_port_desc scales_inputs[] = {
 static const vflow_port_desc scales_outputs[] = {
     {"scales", VFLOW_TYPE_TABLE, false,
      "column sigma_mm: Gaussian sigmas (mm) for frangi/sato/jerman input "
-     "'scales'"},
+     "'scales'; with estimated scales also column c, frangi's structureness "
+     "from the lumen contrast at the clicks"},
 };
 
 static const vflow_param_desc scales_params[] = {

@@ -291,7 +291,17 @@ static int frangi_run_stage(void *priv, vflow_ctx *ctx, vflow_io *io,
         return rc;
     vflow_frangi_params p = {fp->alpha, fp->beta, fp->c, fp->bright};
     const vflow_points *roi = vflow_io_points(io, "roi");
-    if (fp->c == 0.0 && roi != NULL && fp->bright) {
+    const vflow_table *scales = vflow_io_table(io, "scales");
+    const double *c_col = scales != NULL ? vflow_table_column(scales, "c")
+                                         : NULL;
+    if (fp->c == 0.0 && c_col != NULL && scales->n_rows > 0 &&
+        isfinite(c_col[0]) && c_col[0] > 0.0) {
+        /* Measured upstream (vessel_scales), e.g. so that a whole-volume
+         * vesselness does not depend on the clicks themselves. */
+        p.c = c_col[0];
+        vflow_log(ctx, VFLOW_LOG_INFO, "structureness c = %.4g (scales "
+                  "table)", p.c);
+    } else if (fp->c == 0.0 && roi != NULL && fp->bright) {
         /* A bright tube of contrast C at its matched scale has
          * S = sqrt(2) C u e^-u = 0.52 C (u = 1, see README); Frangi's
          * c = S/2 of the vessel of interest, measured at the clicks, so
@@ -314,7 +324,8 @@ static const vflow_port_desc frangi_inputs[] = {
      "roi_pad_mm"},
     {"scales", VFLOW_TYPE_TABLE, true,
      "overrides scales_mm: column 'sigma_mm' (e.g. from a radius "
-     "estimator)"},
+     "estimator); an optional column 'c' sets the structureness when the "
+     "parameter c is 0"},
 };
 
 static const vflow_port_desc frangi_outputs[] = {
