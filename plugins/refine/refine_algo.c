@@ -446,6 +446,18 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
      * the final centerline, runs with the caller's parameters. */
     vflow_refine_params quick = pw;
     quick.polar.interp = VFLOW_XS_LINEAR;
+    quick.polar.n_angles = p->polar.n_angles >= 64 ? p->polar.n_angles / 2
+                                                   : p->polar.n_angles;
+    if (!(quick.polar.radial_step_mm > 0.0)) {
+        /* Half the radii of the final pass (smallest voxel spacing / 2
+         * instead of / 4), but at least 8 steps over the range (the
+         * automatic range is never below 3 mm). */
+        double range = p->polar.max_radius_mm > 0.0 ? p->polar.max_radius_mm
+                                                    : 3.0;
+        double minsp =
+            fmin(vol->spacing[0], fmin(vol->spacing[1], vol->spacing[2]));
+        quick.polar.radial_step_mm = fmin(minsp / 2.0, range / 8.0);
+    }
     quick.pdp.blur_correction = false;
     quick.pdp.lumen_only = true;
     while (inf.iterations < p->max_iterations) {
