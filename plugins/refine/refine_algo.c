@@ -359,6 +359,40 @@ static int segment(vflow_ctx *ctx, const vflow_volume *vol,
     return rc;
 }
 
+/* Clearance of point (u, v) of the frame: its distance to the nearest
+ * vertex of the polar contour r[0..n-1] (the radius of the largest circle
+ * about it inside the lumen, to the contour's angular resolution). */
+static double clearance(const float *r, size_t n, double u, double v)
+{
+    double best = INFINITY;
+    for (size_t a = 0; a < n; a++) {
+        double th = 2.0 * M_PI * (double)a / (double)n;
+        double du = r[a] * cos(th) - u, dv = r[a] * sin(th) - v;
+        best = fmin(best, du * du + dv * dv);
+    }
+    return sqrt(best);
+}
+
+/*
+ * Shortens the move (cu, cv) so that it does not lower the station's
+ * clearance to the lumen wall: in a round or elliptic lumen the centroid
+ * is the most central point and the full move is kept; where the section
+ * cuts a side branch's origin, the centroid lies towards the branch mouth
+ * and moving there brings the station closer to the far wall. Tries the
+ * full move, then 1/2, 1/4, 1/8 of it; none of them: stay.
+ */
+static void keep_clearance(const float *r, size_t n, double *cu, double *cv)
+{
+    double c0 = clearance(r, n, 0.0, 0.0);
+    for (double f = 1.0; f > 0.1; f *= 0.5)
+        if (clearance(r, n, f * *cu, f * *cv) >= c0) {
+            *cu *= f;
+            *cv *= f;
+            return;
+        }
+    *cu = *cv = 0.0;
+}
+
 /* Moves each station to its lumen centroid (capped), smooths, resamples. */
 static vflow_polyline *recentre(const vflow_contours *c, double rmax,
                                 const vflow_refine_params *p, vflow_error *err)
@@ -383,6 +417,8 @@ static vflow_polyline *recentre(const vflow_contours *c, double rmax,
             cu *= p->max_shift_mm / m;
             cv *= p->max_shift_mm / m;
         }
+        if (!open && isfinite(m))
+            keep_clearance(r, c->n_angles, &cu, &cv);
         for (int k = 0; k < 3; k++)
             pts->xyz[s][k] = f->center[k] + cu * f->normal[k] +
                              cv * f->binormal[k];
