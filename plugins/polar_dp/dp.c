@@ -283,8 +283,7 @@ static float select_f(float *v, size_t n, size_t k)
     return v[k];
 }
 
-/* Median of n floats (reorders `v`). */
-static double median_f(float *v, size_t n)
+double vflow_pdp_median(float *v, size_t n)
 {
     if (n == 0)
         return 0.0;
@@ -374,12 +373,12 @@ static void pass_levels(void *user, size_t begin, size_t end, unsigned w)
         for (size_t a = 0; a < n_a; a++)
             for (size_t j = 0; j <= jc; j++)
                 buf[m++] = img[a * n_r + j];
-        st->lum_level[s] = (float)median_f(buf, m);
+        st->lum_level[s] = (float)vflow_pdp_median(buf, m);
         m = 0;
         for (size_t a = 0; a < n_a; a++)
             for (size_t j = jb; j < n_r; j++)
                 buf[m++] = img[a * n_r + j];
-        st->bg_level[s] = (float)median_f(buf, m);
+        st->bg_level[s] = (float)vflow_pdp_median(buf, m);
     }
     free(buf);
 }
@@ -971,7 +970,7 @@ static void mean_profile(const seg_state *st, size_t s, double *prof)
         for (size_t a = 0; a < n_a; a++)
             if (use[a] || used == 0)
                 col[m++] = img[a * n_r + j];
-        prof[j] = median_f(col, m);
+        prof[j] = vflow_pdp_median(col, m);
     }
     free(col);
     free(use);
@@ -1185,7 +1184,7 @@ static int estimate_blur(vflow_ctx *ctx, seg_state *st, bool free_sigma)
         if (ok)
             tmp_b[n_ok++] = (float)mn;
     }
-    double med = n_ok > 0 ? median_f(tmp_b, n_ok) : 0.0;
+    double med = n_ok > 0 ? vflow_pdp_median(tmp_b, n_ok) : 0.0;
     for (int k = 0; k < n_sig; k++)
         for (int q = 0; q < Q_N; q++)
             tot[k][q] = 0.0;
@@ -1448,7 +1447,7 @@ static int smooth_outer(seg_state *st)
             if (t >= 0 && t < (long)n && fit_usable(st, st->fit + t))
                 buf[m++] = (float)st->fit[t].ro;
         }
-        med[s] = m > 0 ? median_f(buf, m) : NAN;
+        med[s] = m > 0 ? vflow_pdp_median(buf, m) : NAN;
     }
     for (size_t s = 0; s < n; s++) {
         double sum = 0.0;
@@ -1658,10 +1657,10 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     }
     for (size_t i = 0; i < st.n_s; i++)
         c[i] = st.lum_level[i] - st.bg_level[i];
-    st.contrast = median_f(c, st.n_s);
+    st.contrast = vflow_pdp_median(c, st.n_s);
     for (size_t i = 0; i < st.n_s; i++)
         c[i] = st.lum_level[i];
-    st.lum_ref = median_f(c, st.n_s);
+    st.lum_ref = vflow_pdp_median(c, st.n_s);
     free(c);
     if (!(st.contrast > 0.0)) {
         rc = vflow_error_set(err, VFLOW_EINVAL,

@@ -73,4 +73,8 @@ double vflow_pdp_closed_path(const float *cost, size_t n_a, size_t n_r,
  * convolved with a unit 2-D Gaussian (both in units of sigma). */
 double vflow_pdp_disk_profile(double x, double X);
 
+/* Median of n floats (reorders `v`; 0 when n is 0), by Hoare's quickselect:
+ * expected O(n), unlike a sort. Shared with refine's station checks. */
+double vflow_pdp_median(float *v, size_t n);
+
 #endif

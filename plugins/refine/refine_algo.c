@@ -86,51 +86,6 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* k-th smallest of v[0..n-1] (Hoare's selection, v reordered: v[0..k-1]
- * <= v[k] <= v[k+1..n-1]); expected O(n), unlike a sort. */
-static float select_kth(float *v, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        float pivot = v[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                float t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            break;
-    }
-    return v[k];
-}
-
-/* Median of v[0..n-1] (n >= 1, reordered). */
-static double median_of(float *v, size_t n)
-{
-    double upper = select_kth(v, n, n / 2);
-    if (n % 2)
-        return upper;
-    float lower = v[0]; /* largest of v[0..n/2-1] */
-    for (size_t i = 1; i < n / 2; i++)
-        lower = v[i] > lower ? v[i] : lower;
-    return 0.5 * ((double)lower + upper);
-}
-
 /*
  * Lumen contrast of each station of the polar stack, measured as polar_dp
  * does for its "bright lumen" check: median of the innermost 0.3 mm minus
@@ -149,12 +104,12 @@ static void station_contrast(const vflow_sections *img, float *buf,
         for (size_t a = 0; a < n_a; a++)
             for (size_t j = 0; j <= jc; j++)
                 buf[m++] = px[a * n_r + j];
-        double centre = median_of(buf, m);
+        double centre = vflow_pdp_median(buf, m);
         m = 0;
         for (size_t a = 0; a < n_a; a++)
             for (size_t j = jb; j < n_r; j++)
                 buf[m++] = px[a * n_r + j];
-        contrast[s] = centre - median_of(buf, m);
+        contrast[s] = centre - vflow_pdp_median(buf, m);
     }
 }
 
