@@ -3,6 +3,7 @@
  * voxel to the nearest non-lumen voxel, so narrow bridges between two
  * lumens (a shortcut) are slow. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,16 @@ static void medial_lines(void *user, size_t begin, size_t end, unsigned worker)
             base = j->axis == 1 ? a + nx * ny * b : a;
             for (size_t q = 0; q < n; q++)
                 f[q] = m->g[base + q * stride];
+        }
+        /* A line without lumen stays all zero (most of a box around the
+         * clicks is outside the lumen window): skip its parabolas. */
+        bool any = false;
+        for (size_t q = 0; q < n && !any; q++)
+            any = f[q] != 0.0;
+        if (!any) {
+            if (j->axis == 0)
+                memset(&m->g[base], 0, n * sizeof *m->g);
+            continue;
         }
         edt_line(f, d, n, h, v, z);
         for (size_t q = 0; q < n; q++)
