@@ -53,18 +53,22 @@ static int box_speed_stats(const vflow_volume *vol, const float *F,
     float *s = malloc((n / stride + 1) * sizeof *s);
     if (s == NULL)
         return VFLOW_ENOMEM;
-    size_t m = 0, q = 0;
+    size_t m = 0, until_sample = 0; /* a countdown, not q % stride: a
+                                         * division per voxel cost more
+                                         * than the rest of the scan */
     float mx = 0.0f, minpos = INFINITY;
     for (size_t k = lo[2]; k <= hi[2]; k++)
         for (size_t j = lo[1]; j <= hi[1]; j++)
-            for (size_t i = lo[0]; i <= hi[0]; i++, q++) {
+            for (size_t i = lo[0]; i <= hi[0]; i++) {
                 float f = speed_at(F, vflow_volume_index(vol, i, j, k));
                 if (f > mx)
                     mx = f;
                 if (f > 0.0f && f < minpos)
                     minpos = f;
-                if (q % stride == 0)
+                if (until_sample-- == 0) {
                     s[m++] = f;
+                    until_sample = stride - 1;
+                }
             }
     qsort(s, m, sizeof *s, float_cmp);
     out->rank_value = s[m / rank_div];
