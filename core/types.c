@@ -344,6 +344,19 @@ long vflow_points_find(const vflow_points *pts, const char *name)
     return -1;
 }
 
+double vflow_points_span_mm(const vflow_points *pts)
+{
+    double span = 0.0;
+    for (size_t a = 0; pts != NULL && a < pts->count; a++)
+        for (size_t b = a + 1; b < pts->count; b++) {
+            const double *x = pts->items[a].xyz, *y = pts->items[b].xyz;
+            span = fmax(span, sqrt((x[0] - y[0]) * (x[0] - y[0]) +
+                                   (x[1] - y[1]) * (x[1] - y[1]) +
+                                   (x[2] - y[2]) * (x[2] - y[2])));
+        }
+    return span;
+}
+
 /* ------------------------------------------------------------ polyline */
 
 static void polyline_destroy(vflow_object *obj)

@@ -220,3 +220,40 @@ void vflow_volume_min_max(const vflow_volume *vol, double *min, double *max)
     if (max != NULL)
         *max = hi;
 }
+
+int vflow_volume_box_around_points(const vflow_volume *vol,
+                                   const vflow_points *pts, double pad_mm,
+                                   size_t lo[3], size_t hi[3],
+                                   vflow_error *err)
+{
+    double plo[3] = {INFINITY, INFINITY, INFINITY};
+    double phi[3] = {-INFINITY, -INFINITY, -INFINITY};
+    if (pts == NULL || pts->count == 0)
+        return vflow_error_set(err, VFLOW_EINVAL,
+                               "a box around points needs at least one point");
+    for (size_t p = 0; p < pts->count; p++) {
+        double ijk[3];
+        vflow_volume_world_to_index(vol, pts->items[p].xyz, ijk);
+        for (int a = 0; a < 3; a++) {
+            if (!isfinite(ijk[a]))
+                return vflow_error_set(err, VFLOW_EINVAL,
+                                       "point '%s' has non-finite "
+                                       "coordinates", pts->items[p].name);
+            plo[a] = fmin(plo[a], ijk[a]);
+            phi[a] = fmax(phi[a], ijk[a]);
+        }
+    }
+    for (int a = 0; a < 3; a++) {
+        double pad = ceil(pad_mm / vol->spacing[a]);
+        double l = floor(plo[a] - pad), h = ceil(phi[a] + pad) + 1.0;
+        if (h <= 0.0 || l >= (double)vol->dims[a])
+            return vflow_error_set(
+                err, VFLOW_EINVAL,
+                "the points padded by %g mm lie outside the image on voxel "
+                "axis %d (%.1f..%.1f, image 0..%zu)", pad_mm, a, plo[a],
+                phi[a], vol->dims[a] - 1);
+        lo[a] = l < 0.0 ? 0 : (size_t)l;
+        hi[a] = h > (double)vol->dims[a] ? vol->dims[a] : (size_t)h;
+    }
+    return 0;
+}

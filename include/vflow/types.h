@@ -278,6 +278,8 @@ vflow_volume *vflow_volume_create_like(const vflow_volume *like,
 vflow_points *vflow_points_create(size_t count, vflow_error *err);
 /* Index of the point named `name`, or -1. */
 long vflow_points_find(const vflow_points *pts, const char *name);
+/* Largest distance (mm) between two of the points; 0 for NULL or < 2. */
+double vflow_points_span_mm(const vflow_points *pts);
 
 vflow_polyline *vflow_polyline_create(size_t count, vflow_error *err);
 /*

@@ -30,6 +30,18 @@ bool vflow_volume_contains_index(const vflow_volume *vol, const double ijk[3]);
 bool vflow_volume_contains_world(const vflow_volume *vol, const double xyz[3]);
 
 /*
+ * The half-open voxel box [lo, hi) around world points `pts` padded by
+ * `pad_mm` (per axis ceil(pad_mm / spacing) voxels), clipped to the grid:
+ * the region of interest of a stage working near the clicks (frangi's ROI,
+ * crop). Returns 0, or VFLOW_EINVAL (no point, a non-finite point, or a
+ * box outside the grid; `err` says which axis).
+ */
+int vflow_volume_box_around_points(const vflow_volume *vol,
+                                   const vflow_points *pts, double pad_mm,
+                                   size_t lo[3], size_t hi[3],
+                                   vflow_error *err);
+
+/*
  * Recomputes `spacing` and `inverse` from `affine`. Call after editing the
  * affine of a volume you own. Returns VFLOW_EINVAL if it is singular.
  */

@@ -8,42 +8,6 @@
 #include "crop.h"
 #include "vflow/volume.h"
 
-int vflow_crop_box(const vflow_volume *vol, const vflow_points *pts,
-                   double pad_mm, size_t lo[3], size_t hi[3],
-                   vflow_error *err)
-{
-    double plo[3] = {INFINITY, INFINITY, INFINITY};
-    double phi[3] = {-INFINITY, -INFINITY, -INFINITY};
-    if (pts == NULL || pts->count == 0)
-        return vflow_error_set(err, VFLOW_EINVAL,
-                               "the crop box needs at least one point");
-    for (size_t p = 0; p < pts->count; p++) {
-        double ijk[3];
-        vflow_volume_world_to_index(vol, pts->items[p].xyz, ijk);
-        for (int a = 0; a < 3; a++) {
-            if (!isfinite(ijk[a]))
-                return vflow_error_set(err, VFLOW_EINVAL,
-                                       "point '%s' has non-finite "
-                                       "coordinates", pts->items[p].name);
-            plo[a] = fmin(plo[a], ijk[a]);
-            phi[a] = fmax(phi[a], ijk[a]);
-        }
-    }
-    for (int a = 0; a < 3; a++) {
-        double pad = ceil(pad_mm / vol->spacing[a]);
-        double l = floor(plo[a] - pad), h = ceil(phi[a] + pad) + 1.0;
-        if (h <= 0.0 || l >= (double)vol->dims[a])
-            return vflow_error_set(
-                err, VFLOW_EINVAL,
-                "the points padded by %g mm lie outside the image on voxel "
-                "axis %d (%.1f..%.1f, image 0..%zu)", pad_mm, a, plo[a],
-                phi[a], vol->dims[a] - 1);
-        lo[a] = l < 0.0 ? 0 : (size_t)l;
-        hi[a] = h > (double)vol->dims[a] ? vol->dims[a] : (size_t)h;
-    }
-    return 0;
-}
-
 vflow_volume *vflow_crop_volume(const vflow_volume *vol, const size_t lo[3],
                                 const size_t hi[3], vflow_error *err)
 {
@@ -102,20 +66,6 @@ static double radius_from_scales(const vflow_table *scales)
     return r;
 }
 
-/* Largest distance (mm) between two of the points. */
-static double points_span_mm(const vflow_points *pts)
-{
-    double span = 0.0;
-    for (size_t a = 0; pts != NULL && a < pts->count; a++)
-        for (size_t b = a + 1; b < pts->count; b++) {
-            const double *x = pts->items[a].xyz, *y = pts->items[b].xyz;
-            span = fmax(span, sqrt((x[0] - y[0]) * (x[0] - y[0]) +
-                                   (x[1] - y[1]) * (x[1] - y[1]) +
-                                   (x[2] - y[2]) * (x[2] - y[2])));
-        }
-    return span;
-}
-
 static int crop_run(void *priv, vflow_ctx *ctx, vflow_io *io,
                     vflow_error *err)
 {
@@ -129,10 +79,10 @@ static int crop_run(void *priv, vflow_ctx *ctx, vflow_io *io,
      * (an aortic arch above two clicks in the ascending and descending
      * aorta lies ~half their distance plus its 15 mm radius higher). */
     double r = radius_from_scales(vflow_io_table(io, "scales"));
-    double pad = fmax(p->pad_mm,
-                      p->span_fraction * points_span_mm(roi) + p->radii * r);
+    double pad = fmax(p->pad_mm, p->span_fraction * vflow_points_span_mm(roi) +
+                                     p->radii * r);
     size_t lo[3], hi[3];
-    int rc = vflow_crop_box(vol, roi, pad, lo, hi, err);
+    int rc = vflow_volume_box_around_points(vol, roi, pad, lo, hi, err);
     if (rc != 0)
         return rc;
     vflow_volume *out = vflow_crop_volume(vol, lo, hi, err);

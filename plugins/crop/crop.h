@@ -5,17 +5,9 @@
 
 #include "vflow/plugin.h"
 
-/*
- * The half-open voxel box [lo, hi) around world points `pts` padded by
- * `pad_mm` (per axis ceil(pad_mm / spacing) voxels), clipped to the grid of
- * `vol`. The same rule as the vesselness ROI (plugins/frangi,
- * vflow_box_from_points), so a crop with the same padding covers exactly
- * the region a ROI-restricted vesselness computes. Returns 0, or
- * VFLOW_EINVAL (no point, a non-finite point, or a box outside the grid).
- */
-int vflow_crop_box(const vflow_volume *vol, const vflow_points *pts,
-                   double pad_mm, size_t lo[3], size_t hi[3],
-                   vflow_error *err);
+/* The box is vflow_volume_box_around_points (vflow/volume.h), the rule of
+ * the vesselness ROI too, so a crop with the same padding covers exactly
+ * the region a ROI-restricted vesselness computes. */
 
 /*
  * A copy of the voxels [lo, hi) of `vol` (transfer full): same dtype,

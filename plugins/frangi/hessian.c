@@ -294,41 +294,6 @@ void vflow_box_full(const vflow_volume *vol, vflow_box *box)
     }
 }
 
-int vflow_box_from_points(const vflow_volume *vol, const vflow_points *pts,
-                          double pad_mm, vflow_box *box, vflow_error *err)
-{
-    double lo[3] = {INFINITY, INFINITY, INFINITY};
-    double hi[3] = {-INFINITY, -INFINITY, -INFINITY};
-    if (pts == NULL || pts->count == 0)
-        return vflow_error_set(err, VFLOW_EINVAL,
-                               "region of interest needs at least one point");
-    for (size_t p = 0; p < pts->count; p++) {
-        double ijk[3];
-        vflow_volume_world_to_index(vol, pts->items[p].xyz, ijk);
-        for (int a = 0; a < 3; a++) {
-            if (!isfinite(ijk[a]))
-                return vflow_error_set(err, VFLOW_EINVAL,
-                                       "point '%s' has non-finite coordinates",
-                                       pts->items[p].name);
-            lo[a] = fmin(lo[a], ijk[a]);
-            hi[a] = fmax(hi[a], ijk[a]);
-        }
-    }
-    for (int a = 0; a < 3; a++) {
-        double pad = ceil(pad_mm / vol->spacing[a]);
-        double l = floor(lo[a] - pad), h = ceil(hi[a] + pad) + 1.0;
-        if (h <= 0.0 || l >= (double)vol->dims[a])
-            return vflow_error_set(
-                err, VFLOW_EINVAL,
-                "region of interest (points padded by %g mm) lies outside "
-                "the image on voxel axis %d (%.1f..%.1f, image 0..%zu)",
-                pad_mm, a, lo[a], hi[a], vol->dims[a] - 1);
-        box->lo[a] = l < 0.0 ? 0 : (size_t)l;
-        box->hi[a] = h > (double)vol->dims[a] ? vol->dims[a] : (size_t)h;
-    }
-    return 0;
-}
-
 /* Allocates the two f32 outputs on vol's grid (zeroed). */
 int vflow_vesselness_make_outputs(const vflow_volume *vol, vflow_volume **v,
                                   vflow_volume **sc, vflow_error *err)
@@ -379,20 +344,6 @@ static int vesselness_pick_scales(vflow_ctx *ctx, vflow_io *io,
     return 0;
 }
 
-/* Largest distance (mm) between two of the points. */
-static double points_span_mm(const vflow_points *pts)
-{
-    double span = 0.0;
-    for (size_t a = 0; a < pts->count; a++)
-        for (size_t b = a + 1; b < pts->count; b++) {
-            const double *x = pts->items[a].xyz, *y = pts->items[b].xyz;
-            span = fmax(span, sqrt((x[0] - y[0]) * (x[0] - y[0]) +
-                                   (x[1] - y[1]) * (x[1] - y[1]) +
-                                   (x[2] - y[2]) * (x[2] - y[2])));
-        }
-    return span;
-}
-
 /* The box around `roi` padded by pad_mm, or the whole image. With
  * adaptive padding the box also holds a vessel bending away from the
  * line between the clicks: a half-circle between two points bulges by
@@ -406,10 +357,12 @@ static int vesselness_box(const vflow_volume *vol, const vflow_points *roi,
         double r_min = 0.0, r_max = 0.0;
         if (vflow_estimate_radius_mm(vol, roi, &r_min, &r_max, NULL) < 0)
             r_max = 0.0;
-        pad_mm = fmax(pad_mm, 0.5 * points_span_mm(roi) + 2.0 * r_max);
+        pad_mm = fmax(pad_mm,
+                      0.5 * vflow_points_span_mm(roi) + 2.0 * r_max);
     }
     if (roi != NULL)
-        return vflow_box_from_points(vol, roi, pad_mm, box, err);
+        return vflow_volume_box_around_points(vol, roi, pad_mm, box->lo,
+                                              box->hi, err);
     vflow_box_full(vol, box);
     return 0;
 }

@@ -202,13 +202,6 @@ typedef struct vflow_box {
     size_t lo[3], hi[3];
 } vflow_box;
 
-/*
- * The box around world points `pts` padded by `pad_mm` (per axis in
- * voxels: pad_mm / spacing, rounded up), clipped to the grid. Returns 0,
- * or VFLOW_EINVAL when no point lies within pad_mm of the grid.
- */
-int vflow_box_from_points(const vflow_volume *vol, const vflow_points *pts,
-                          double pad_mm, vflow_box *box, vflow_error *err);
 /* The whole grid. */
 void vflow_box_full(const vflow_volume *vol, vflow_box *box);
 

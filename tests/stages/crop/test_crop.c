@@ -49,7 +49,8 @@ Test(crop, every_voxel_keeps_its_world_position_and_value)
     vflow_points *p = two_points(v, a, b);
     size_t lo[3], hi[3];
     vflow_error err = {0};
-    cr_assert_eq(vflow_crop_box(v, p, 1.0, lo, hi, &err), 0, "%s",
+    cr_assert_eq(vflow_volume_box_around_points(v, p, 1.0, lo, hi, &err), 0,
+                 "%s",
                  err.message);
     /* ceil(1 mm / spacing) voxels of padding around floor/ceil of the
      * points' voxel coordinates (the vesselness ROI's rule). */
@@ -89,7 +90,7 @@ Test(crop, the_box_is_clipped_to_the_grid_and_refused_outside_it)
     vflow_points *p = two_points(v, a, b);
     size_t lo[3], hi[3];
     vflow_error err = {0};
-    cr_assert_eq(vflow_crop_box(v, p, 20.0, lo, hi, &err), 0);
+    cr_assert_eq(vflow_volume_box_around_points(v, p, 20.0, lo, hi, &err), 0);
     for (int k = 0; k < 3; k++) {
         cr_assert_eq(lo[k], 0);
         cr_assert_eq(hi[k], v->dims[k]);
@@ -97,7 +98,8 @@ Test(crop, the_box_is_clipped_to_the_grid_and_refused_outside_it)
     vflow_object_release(&p->base);
     double far_a[3] = {500, 0, 0}, far_b[3] = {600, 0, 0};
     p = two_points(v, far_a, far_b);
-    cr_assert_eq(vflow_crop_box(v, p, 2.0, lo, hi, &err), VFLOW_EINVAL);
+    cr_assert_eq(vflow_volume_box_around_points(v, p, 2.0, lo, hi, &err),
+                 VFLOW_EINVAL);
     cr_assert(strstr(err.message, "outside the image") != NULL, "%s",
               err.message);
     vflow_object_release(&p->base);
