@@ -5,9 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include <nifti2_io.h>
+#include "nifti_read.h"
 
 int vflow_eval_line_alloc(vflow_eval_line *l, size_t n);
 
@@ -60,61 +59,23 @@ static void to_index(const double inv[4][4], const double x[3], double ijk[3])
                  inv[r][3];
 }
 
-static double nifti_value(const nifti_image *nim, size_t i, int *ok)
-{
-    switch (nim->datatype) {
-    case DT_UINT8: return ((const unsigned char *)nim->data)[i];
-    case DT_INT8: return ((const signed char *)nim->data)[i];
-    case DT_INT16: return ((const short *)nim->data)[i];
-    case DT_UINT16: return ((const unsigned short *)nim->data)[i];
-    case DT_INT32: return ((const int *)nim->data)[i];
-    case DT_UINT32: return ((const unsigned int *)nim->data)[i];
-    case DT_FLOAT32: return ((const float *)nim->data)[i];
-    case DT_FLOAT64: return ((const double *)nim->data)[i];
-    default: *ok = 0; return 0;
-    }
-}
-
 int vflow_eval_image_read(const char *path, vflow_eval_image *im,
                           vflow_error *err)
 {
     memset(im, 0, sizeof *im);
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return vflow_error_set(err, VFLOW_ENOENT, "%s: not found", path);
-    nifti_set_debug_level(0);
-    nifti_image *nim = nifti_image_read(path, 1);
-    if (!nim || !nim->data) {
-        nifti_image_free(nim);
-        return vflow_error_set(err, VFLOW_EFORMAT,
-                               "%s: not a readable NIfTI volume", path);
-    }
-    int rc = 0;
-    if (nim->nx < 1 || nim->ny < 1 || nim->nz < 1 || nim->nt > 1 || nim->nu > 1)
-        rc = vflow_error_set(err, VFLOW_EFORMAT, "%s: expected one 3-D volume",
-                             path);
-    im->dims[0] = (size_t)nim->nx;
-    im->dims[1] = (size_t)nim->ny;
-    im->dims[2] = (size_t)nim->nz;
-    const nifti_dmat44 *m = nim->sform_code > 0   ? &nim->sto_xyz
-                            : nim->qform_code > 0 ? &nim->qto_xyz
-                                                  : NULL;
-    for (int r = 0; r < 4; r++)
-        for (int c = 0; c < 4; c++)
-            im->affine[r][c] = m ? m->m[r][c]
-                               : (r == c ? (r < 3 ? nim->pixdim[r + 1] : 1) : 0);
-    if (!rc && affine_invert(im->affine, im->inverse))
+    nifti_image *nim;
+    int rc = vflow_eval_nifti_open(path, im->dims, im->affine, &nim, err);
+    if (rc != 0)
+        return rc;
+    if (affine_invert(im->affine, im->inverse))
         rc = vflow_error_set(err, VFLOW_EFORMAT, "%s: singular voxel-to-world "
                              "affine", path);
     size_t n = im->dims[0] * im->dims[1] * im->dims[2];
     if (!rc && !(im->data = malloc(n * sizeof(float))))
         rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (%s)", path);
-    double slope = nim->scl_slope != 0 && isfinite(nim->scl_slope)
-                       ? nim->scl_slope : 1.0;
-    double inter = isfinite(nim->scl_inter) ? nim->scl_inter : 0.0;
-    int ok = 1;
+    bool ok = true;
     for (size_t i = 0; !rc && ok && i < n; i++)
-        im->data[i] = (float)(nifti_value(nim, i, &ok) * slope + inter);
+        im->data[i] = (float)vflow_eval_nifti_value(nim, i, &ok);
     if (!rc && !ok)
         rc = vflow_error_set(err, VFLOW_EFORMAT,
                              "%s: unsupported NIfTI datatype %d (expected an "

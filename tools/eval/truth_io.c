@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <nifti2_io.h>
+#include "nifti_read.h"
 
 /* ---------------------------------------------------------------- CSV */
 
@@ -460,10 +460,11 @@ void vflow_eval_labels_free(vflow_eval_labels *l)
     memset(l, 0, sizeof *l);
 }
 
-int vflow_eval_labels_read(const char *path, vflow_eval_labels *l,
-                           vflow_error *err)
+int vflow_eval_nifti_open(const char *path, size_t dims[3],
+                          double affine[4][4], nifti_image **out,
+                          vflow_error *err)
 {
-    memset(l, 0, sizeof *l);
+    *out = NULL;
     struct stat sb;
     if (stat(path, &sb) != 0)
         return vflow_error_set(err, VFLOW_ENOENT, "%s: not found", path);
@@ -480,41 +481,61 @@ int vflow_eval_labels_read(const char *path, vflow_eval_labels *l,
         return vflow_error_set(err, VFLOW_EFORMAT,
                                "%s: expected one 3-D volume", path);
     }
-    l->dims[0] = (size_t)nim->nx;
-    l->dims[1] = (size_t)nim->ny;
-    l->dims[2] = (size_t)nim->nz;
-    const nifti_dmat44 *m = nim->sform_code > 0 ? &nim->sto_xyz
+    dims[0] = (size_t)nim->nx;
+    dims[1] = (size_t)nim->ny;
+    dims[2] = (size_t)nim->nz;
+    const nifti_dmat44 *m = nim->sform_code > 0   ? &nim->sto_xyz
                             : nim->qform_code > 0 ? &nim->qto_xyz
                                                   : NULL;
-    memset(l->affine, 0, sizeof l->affine);
     for (int r = 0; r < 4; r++)
         for (int c = 0; c < 4; c++)
-            l->affine[r][c] = m ? m->m[r][c] : (r == c ? (r < 3 ? nim->pixdim[r + 1] : 1) : 0);
-    size_t n = l->dims[0] * l->dims[1] * l->dims[2];
-    l->data = malloc(n);
-    int rc = l->data ? 0 : vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
+            affine[r][c] = m ? m->m[r][c]
+                             : (r == c ? (r < 3 ? nim->pixdim[r + 1] : 1) : 0);
+    *out = nim;
+    return 0;
+}
+
+double vflow_eval_nifti_value(const nifti_image *nim, size_t i, bool *ok)
+{
+    double v;
+    switch (nim->datatype) {
+    case DT_UINT8: v = ((const unsigned char *)nim->data)[i]; break;
+    case DT_INT8: v = ((const signed char *)nim->data)[i]; break;
+    case DT_INT16: v = ((const short *)nim->data)[i]; break;
+    case DT_UINT16: v = ((const unsigned short *)nim->data)[i]; break;
+    case DT_INT32: v = ((const int *)nim->data)[i]; break;
+    case DT_UINT32: v = ((const unsigned int *)nim->data)[i]; break;
+    case DT_FLOAT32: v = ((const float *)nim->data)[i]; break;
+    case DT_FLOAT64: v = ((const double *)nim->data)[i]; break;
+    default: *ok = false; return 0.0;
+    }
     double slope = nim->scl_slope != 0 && isfinite(nim->scl_slope)
                        ? nim->scl_slope : 1.0;
     double inter = isfinite(nim->scl_inter) ? nim->scl_inter : 0.0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        double v;
-        switch (nim->datatype) {
-        case DT_UINT8: v = ((unsigned char *)nim->data)[i]; break;
-        case DT_INT8: v = ((signed char *)nim->data)[i]; break;
-        case DT_INT16: v = ((short *)nim->data)[i]; break;
-        case DT_UINT16: v = ((unsigned short *)nim->data)[i]; break;
-        case DT_INT32: v = ((int *)nim->data)[i]; break;
-        case DT_FLOAT32: v = ((float *)nim->data)[i]; break;
-        case DT_FLOAT64: v = ((double *)nim->data)[i]; break;
-        default:
-            rc = vflow_error_set(err, VFLOW_EFORMAT,
-                                 "%s: unsupported NIfTI datatype %d for labels",
-                                 path, nim->datatype);
-            v = 0;
-        }
-        v = v * slope + inter;
+    return v * slope + inter;
+}
+
+int vflow_eval_labels_read(const char *path, vflow_eval_labels *l,
+                           vflow_error *err)
+{
+    memset(l, 0, sizeof *l);
+    nifti_image *nim;
+    int rc = vflow_eval_nifti_open(path, l->dims, l->affine, &nim, err);
+    if (rc != 0)
+        return rc;
+    size_t n = l->dims[0] * l->dims[1] * l->dims[2];
+    l->data = malloc(n);
+    if (l->data == NULL)
+        rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
+    bool ok = true;
+    for (size_t i = 0; !rc && ok && i < n; i++) {
+        double v = vflow_eval_nifti_value(nim, i, &ok);
         l->data[i] = (unsigned char)(v >= 0.5 && v < 255.5 ? lround(v) : 0);
     }
+    if (!rc && !ok)
+        rc = vflow_error_set(err, VFLOW_EFORMAT,
+                             "%s: unsupported NIfTI datatype %d for labels",
+                             path, nim->datatype);
     nifti_image_free(nim);
     if (rc)
         vflow_eval_labels_free(l);
