@@ -175,6 +175,10 @@ double vflow_eval_line_distance(const vflow_eval_line *l, const double x[3],
 /* Table on `out`, JSON on `json` (either may be NULL). */
 void vflow_eval_print(const vflow_eval_scores *sc,
                       const vflow_eval_result *r, FILE *out);
+/* JSON pieces shared by the eval writers: "k":v (null when not finite)
+ * with a trailing comma if `comma`, and a quoted, escaped string. */
+void vflow_eval_json_number(FILE *f, const char *k, double v, bool comma);
+void vflow_eval_json_string(FILE *f, const char *s);
 void vflow_eval_write_json(const vflow_eval_scores *sc,
                            const vflow_eval_result *r, const char *truth_dir,
                            const char *result_dir, FILE *json);

@@ -83,7 +83,7 @@ void vflow_eval_print(const vflow_eval_scores *sc, const vflow_eval_result *r,
         fprintf(f, "missing in result: %s\n", r->missing);
 }
 
-static void jnum(FILE *f, const char *k, double v, bool comma)
+void vflow_eval_json_number(FILE *f, const char *k, double v, bool comma)
 {
     if (isnan(v) || isinf(v))
         fprintf(f, "\"%s\":null%s", k, comma ? "," : "");
@@ -91,7 +91,7 @@ static void jnum(FILE *f, const char *k, double v, bool comma)
         fprintf(f, "\"%s\":%.6g%s", k, v, comma ? "," : "");
 }
 
-static void jstr(FILE *f, const char *s)
+void vflow_eval_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -108,54 +108,54 @@ void vflow_eval_write_json(const vflow_eval_scores *sc,
                            const char *result_dir, FILE *f)
 {
     fprintf(f, "{\"truth\":");
-    jstr(f, truth_dir);
+    vflow_eval_json_string(f, truth_dir);
     fprintf(f, ",\"result\":");
-    jstr(f, result_dir);
+    vflow_eval_json_string(f, result_dir);
     fprintf(f, ",\"missing\":");
-    jstr(f, r->missing);
+    vflow_eval_json_string(f, r->missing);
     fprintf(f, ",\n \"centerline\":{\"scored\":%s,",
             sc->centerline_scored ? "true" : "false");
-    jnum(f, "ov", sc->ov, true);
-    jnum(f, "of", sc->of, true);
-    jnum(f, "ot", sc->ot, true);
-    jnum(f, "ai_mm", sc->ai_mm, true);
-    jnum(f, "mean_mm", sc->mean_mm, true);
-    jnum(f, "p95_mm", sc->p95_mm, true);
-    jnum(f, "max_mm", sc->max_mm, true);
+    vflow_eval_json_number(f, "ov", sc->ov, true);
+    vflow_eval_json_number(f, "of", sc->of, true);
+    vflow_eval_json_number(f, "ot", sc->ot, true);
+    vflow_eval_json_number(f, "ai_mm", sc->ai_mm, true);
+    vflow_eval_json_number(f, "mean_mm", sc->mean_mm, true);
+    vflow_eval_json_number(f, "p95_mm", sc->p95_mm, true);
+    vflow_eval_json_number(f, "max_mm", sc->max_mm, true);
     fprintf(f, "\"enters_distractor\":%s,\"points_in_distractor\":%zu,"
                "\"enters_branch\":%s},\n",
             sc->enters_distractor ? "true" : "false", sc->n_in_distractor,
             sc->enters_branch ? "true" : "false");
     fprintf(f, " \"lumen\":{\"scored\":%s,\"stations\":%zu,",
             sc->lumen_scored ? "true" : "false", sc->n_stations);
-    jnum(f, "area_err_pct", sc->area_err_pct, true);
-    jnum(f, "area_bias_pct", sc->area_bias_pct, true);
-    jnum(f, "area_err_max_pct", sc->area_err_max_pct, true);
-    jnum(f, "surface_mean_mm", sc->surf_mean_mm, true);
-    jnum(f, "surface_max_mm", sc->surf_max_mm, true);
-    jnum(f, "dice_lumen", sc->dice_lumen, true);
-    jnum(f, "dice_vessel", sc->dice_vessel, true);
-    jnum(f, "dice_wall", sc->dice_wall, true);
+    vflow_eval_json_number(f, "area_err_pct", sc->area_err_pct, true);
+    vflow_eval_json_number(f, "area_bias_pct", sc->area_bias_pct, true);
+    vflow_eval_json_number(f, "area_err_max_pct", sc->area_err_max_pct, true);
+    vflow_eval_json_number(f, "surface_mean_mm", sc->surf_mean_mm, true);
+    vflow_eval_json_number(f, "surface_max_mm", sc->surf_max_mm, true);
+    vflow_eval_json_number(f, "dice_lumen", sc->dice_lumen, true);
+    vflow_eval_json_number(f, "dice_vessel", sc->dice_vessel, true);
+    vflow_eval_json_number(f, "dice_wall", sc->dice_wall, true);
     fprintf(f, "\"calcium_voxels_in_lumen\":%ld,", sc->calcium_in_lumen);
     fprintf(f, "\"dice_note\":");
-    jstr(f, sc->dice_note);
+    vflow_eval_json_string(f, sc->dice_note);
     fputc(',', f);
-    jnum(f, "mla_truth_mm2", sc->mla_truth, true);
-    jnum(f, "mla_result_mm2", sc->mla_result, true);
-    jnum(f, "mla_err_pct", sc->mla_err_pct, true);
-    jnum(f, "ds_truth_pct", sc->ds_truth_pct, true);
-    jnum(f, "ds_truth_method_pct", sc->ds_truth_method_pct, true);
-    jnum(f, "ds_result_pct", sc->ds_result_pct, true);
+    vflow_eval_json_number(f, "mla_truth_mm2", sc->mla_truth, true);
+    vflow_eval_json_number(f, "mla_result_mm2", sc->mla_result, true);
+    vflow_eval_json_number(f, "mla_err_pct", sc->mla_err_pct, true);
+    vflow_eval_json_number(f, "ds_truth_pct", sc->ds_truth_pct, true);
+    vflow_eval_json_number(f, "ds_truth_method_pct", sc->ds_truth_method_pct, true);
+    vflow_eval_json_number(f, "ds_result_pct", sc->ds_result_pct, true);
     fprintf(f, "\"ds_result_source\":\"%s\",",
             sc->ds_from_measures ? "measures.json" : "vflow eval reference fit");
-    jnum(f, "ds_result_method_pct", sc->ds_result_method_pct, true);
-    jnum(f, "ds_err_pp", sc->ds_err_pp, false);
+    vflow_eval_json_number(f, "ds_result_method_pct", sc->ds_result_method_pct, true);
+    vflow_eval_json_number(f, "ds_err_pp", sc->ds_err_pp, false);
     fprintf(f, "},\n \"wall\":{\"scored\":%s,", sc->wall_scored ? "true" : "false");
-    jnum(f, "radial_err_mm", sc->wall_radial_err_mm, true);
-    jnum(f, "radial_bias_mm", sc->wall_radial_bias_mm, true);
-    jnum(f, "plaque_truth_mm3", sc->plaque_truth_mm3, true);
-    jnum(f, "plaque_result_mm3", sc->plaque_result_mm3, true);
-    jnum(f, "plaque_err_pct", sc->plaque_err_pct, false);
+    vflow_eval_json_number(f, "radial_err_mm", sc->wall_radial_err_mm, true);
+    vflow_eval_json_number(f, "radial_bias_mm", sc->wall_radial_bias_mm, true);
+    vflow_eval_json_number(f, "plaque_truth_mm3", sc->plaque_truth_mm3, true);
+    vflow_eval_json_number(f, "plaque_result_mm3", sc->plaque_result_mm3, true);
+    vflow_eval_json_number(f, "plaque_err_pct", sc->plaque_err_pct, false);
     fprintf(f, "}}\n");
 }
 

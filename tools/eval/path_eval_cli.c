@@ -52,53 +52,40 @@ void vflow_eval_path_print(const vflow_eval_path_scores *sc, FILE *f)
             sc->pass ? "" : ": ", sc->pass ? "" : sc->why);
 }
 
-static void jnum(FILE *f, const char *k, double v)
+/* One "key":value, field of the object (every one is followed by more). */
+static void field(FILE *f, const char *k, double v)
 {
-    if (isfinite(v))
-        fprintf(f, "\"%s\":%.6g,", k, v);
-    else
-        fprintf(f, "\"%s\":null,", k);
-}
-
-static void jstr(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        if ((unsigned char)*s >= 0x20)
-            fputc(*s, f);
-    }
-    fputc('"', f);
+    vflow_eval_json_number(f, k, v, true);
 }
 
 void vflow_eval_path_write_json(const vflow_eval_path_scores *sc,
                                 const char *centerline, FILE *f)
 {
     fprintf(f, "{\"centerline\":");
-    jstr(f, centerline);
+    vflow_eval_json_string(f, centerline);
     fprintf(f, ",\"points\":%zu,", sc->n_points);
-    jnum(f, "length_mm", sc->length_mm);
-    jnum(f, "inside_frac", sc->inside_frac);
-    jnum(f, "points_outside", sc->inside_scored ? (double)sc->n_outside : NAN);
-    jnum(f, "longest_outside_mm", sc->longest_outside_mm);
-    jnum(f, "points_forbidden",
-         sc->forbid_scored ? (double)sc->n_forbidden : NAN);
-    jnum(f, "longest_forbidden_mm",
-         sc->forbid_scored ? sc->longest_forbidden_mm : NAN);
-    jnum(f, "reference_covered_frac", sc->covered_frac);
-    jnum(f, "reference_mean_mm", sc->mean_mm);
-    jnum(f, "reference_p95_mm", sc->p95_mm);
-    jnum(f, "reference_max_mm", sc->max_mm);
-    jnum(f, "click_level", sc->click_level);
-    jnum(f, "background", sc->background);
-    jnum(f, "threshold", sc->threshold);
-    jnum(f, "above_frac", sc->above_frac);
-    jnum(f, "longest_below_mm", sc->longest_below_mm);
-    jnum(f, "min_value", sc->min_value);
-    jnum(f, "median_value", sc->median_value);
+    field(f, "length_mm", sc->length_mm);
+    field(f, "inside_frac", sc->inside_frac);
+    field(f, "points_outside",
+          sc->inside_scored ? (double)sc->n_outside : NAN);
+    field(f, "longest_outside_mm", sc->longest_outside_mm);
+    field(f, "points_forbidden",
+          sc->forbid_scored ? (double)sc->n_forbidden : NAN);
+    field(f, "longest_forbidden_mm",
+          sc->forbid_scored ? sc->longest_forbidden_mm : NAN);
+    field(f, "reference_covered_frac", sc->covered_frac);
+    field(f, "reference_mean_mm", sc->mean_mm);
+    field(f, "reference_p95_mm", sc->p95_mm);
+    field(f, "reference_max_mm", sc->max_mm);
+    field(f, "click_level", sc->click_level);
+    field(f, "background", sc->background);
+    field(f, "threshold", sc->threshold);
+    field(f, "above_frac", sc->above_frac);
+    field(f, "longest_below_mm", sc->longest_below_mm);
+    field(f, "min_value", sc->min_value);
+    field(f, "median_value", sc->median_value);
     fprintf(f, "\"pass\":%s,\"why\":", sc->pass ? "true" : "false");
-    jstr(f, sc->why);
+    vflow_eval_json_string(f, sc->why);
     fprintf(f, "}\n");
 }
 
