@@ -24,6 +24,27 @@ void vflow_pdp_params_default(vflow_pdp_params *p)
     p->psf_sigma_mm = 0.0;
     p->lumen_only = false;
     p->wall_hu = 50.0;
+    memset(p->psf_cov_mm2, 0, sizeof p->psf_cov_mm2);
+}
+
+double vflow_pdp_plane_sigma(const double cov[3][3], const vflow_frame *frames,
+                             size_t n)
+{
+    double tr = cov[0][0] + cov[1][1] + cov[2][2], sum = 0.0;
+    if (!(tr > 0.0) || !isfinite(tr) || n == 0)
+        return 0.0;
+    for (size_t s = 0; s < n; s++) {
+        const double *t = frames[s].tangent;
+        double tct = 0.0, tt = 0.0;
+        for (int a = 0; a < 3; a++) {
+            tt += t[a] * t[a];
+            for (int b = 0; b < 3; b++)
+                tct += t[a] * cov[a][b] * t[b];
+        }
+        sum += 0.5 * (tr - (tt > 0.0 ? tct / tt : tr / 3.0));
+    }
+    double var = sum / (double)n;
+    return var > 0.0 && isfinite(var) ? sqrt(var) : 0.0;
 }
 
 /* --------------------------------------------------- blurred disk model */
@@ -1607,6 +1628,7 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
                       vflow_pdp_info *info, vflow_error *err)
 {
     *out = NULL;
+    bool from_edges = false;
     int rc = check_inputs(polar, dr, p, err);
     if (rc < 0)
         return rc;
@@ -1681,7 +1703,16 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
             goto fail;
         }
     if (p->blur_correction) {
+        /* sigma: given, else measured on the volume's large edges (the
+         * vessel's own thin-walled profile cannot separate it from the
+         * wall level and thickness: README step 5), else estimated from
+         * the profile. */
         st.sigma = p->psf_sigma_mm;
+        if (!(st.sigma > 0.0)) {
+            st.sigma = vflow_pdp_plane_sigma(p->psf_cov_mm2,
+                                             st.polar->frames, st.n_s);
+            from_edges = st.sigma > 0.0;
+        }
         bool free_sigma = !(st.sigma > 0.0);
         if ((rc = estimate_blur(ctx, &st, free_sigma)) < 0) {
             if (rc == VFLOW_ECANCELED)
@@ -1712,6 +1743,7 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     if (info != NULL) {
         info->contrast = st.contrast;
         info->psf_sigma_mm = st.sigma;
+        info->psf_from_edges = from_edges;
         info->calcium = st.calcium;
         info->calcium_level = st.ca_thr_abs;
     }

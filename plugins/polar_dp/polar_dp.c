@@ -24,7 +24,7 @@ static int pdp_run(void *priv, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
                           pv->smooth_mm, pv->step_penalty, pv->calcium,
                           pv->calcium_hu, pv->calcium_margin_mm,
                           pv->blur_correction, pv->psf_sigma_mm, false,
-                          pv->wall_hu};
+                          pv->wall_hu, {{0}}};
     vflow_contours *c = NULL;
     vflow_pdp_info info;
     int rc = vflow_pdp_segment(ctx, vflow_io_sections(io, "polar"),

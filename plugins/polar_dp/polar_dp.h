@@ -31,6 +31,10 @@ typedef struct vflow_pdp_params {
     double wall_hu;        /* CT: level of a wall too thin to measure its
                               own level, HU; <= -1000: estimated from the
                               data (always so for non-CT images) */
+    double psf_cov_mm2[3][3]; /* PSF covariance in world mm^2 measured on
+                              the volume's large edges (stage `psf`); used
+                              when psf_sigma_mm <= 0; all 0: none (sigma
+                              then estimated from the vessel profile) */
 } vflow_pdp_params;
 
 void vflow_pdp_params_default(vflow_pdp_params *p);
@@ -39,6 +43,7 @@ void vflow_pdp_params_default(vflow_pdp_params *p);
 typedef struct vflow_pdp_info {
     double contrast;       /* median lumen - surroundings intensity */
     double psf_sigma_mm;   /* blur used by the correction (0: none) */
+    bool psf_from_edges;   /* it came from psf_cov_mm2, not the profile */
     bool calcium;          /* calcium handling was active */
     double calcium_level;  /* threshold used (image units) */
 } vflow_pdp_info;
@@ -68,6 +73,16 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
 double vflow_pdp_closed_path(const float *cost, size_t n_a, size_t n_r,
                              const int *lo, const int *hi, int k_max,
                              double penalty, long window, int *path);
+
+/*
+ * The blur sigma (mm) the cross-sections of `frames` see under a Gaussian
+ * PSF of world covariance `cov` (mm^2): the PSF projected on a station's
+ * plane has covariance P cov P^T, whose mean variance over directions is
+ * (trace cov - t^T cov t) / 2 (t the unit tangent); averaged over the
+ * stations, sqrt taken. 0 when cov is not a usable covariance.
+ */
+double vflow_pdp_plane_sigma(const double cov[3][3], const vflow_frame *frames,
+                             size_t n);
 
 /* Blurred-disk profile: the value at distance x of a unit disk of radius X
  * convolved with a unit 2-D Gaussian (both in units of sigma). */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Stage refine: centerline through lumen centroids, final contours. */
+#include <string.h>
+
 #include "refine.h"
 #include "vflow/plugin.h"
 
@@ -45,11 +47,48 @@ static void priv_to_params(const refine_priv *pv, vflow_refine_params *p)
     p->pdp.wall_hu = pv->wall_hu;
 }
 
+/* The PSF covariance of the optional `psf` table (stage `psf` in
+ * plugins/estimate) into the polar DP parameters; a table with edges = 0
+ * (no usable edge in the volume) leaves them unset, so the blur is
+ * estimated from the vessel profile as without the input. */
+static void psf_from_table(vflow_ctx *ctx, const vflow_table *t,
+                           vflow_pdp_params *pdp)
+{
+    static const char *const names[3][3] = {{"cov_xx", "cov_xy", "cov_xz"},
+                                            {"cov_xy", "cov_yy", "cov_yz"},
+                                            {"cov_xz", "cov_yz", "cov_zz"}};
+    const double *edges = vflow_table_column(t, "edges");
+    if (t->n_rows < 1 || edges == NULL || !(edges[0] > 0.0)) {
+        vflow_log(ctx, VFLOW_LOG_INFO, "psf input: no usable edges in the "
+                  "volume, blur estimated from the vessel profile");
+        return;
+    }
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++) {
+            const double *col = vflow_table_column(t, names[r][c]);
+            if (col == NULL) {
+                vflow_log(ctx, VFLOW_LOG_WARN, "psf input: no column '%s' "
+                          "(expected the table of stage psf): ignored",
+                          names[r][c]);
+                memset(pdp->psf_cov_mm2, 0, sizeof pdp->psf_cov_mm2);
+                return;
+            }
+            pdp->psf_cov_mm2[r][c] = col[0];
+        }
+    const double *sig = vflow_table_column(t, "sigma_mm");
+    vflow_log(ctx, VFLOW_LOG_INFO, "psf input: blur measured on %.0f edges "
+              "of the volume (sigma %.3f mm)", edges[0],
+              sig != NULL ? sig[0] : 0.0);
+}
+
 static int refine_stage_run(void *priv, vflow_ctx *ctx, vflow_io *io,
                             vflow_error *err)
 {
     vflow_refine_params p;
     priv_to_params(priv, &p);
+    const vflow_table *psf = vflow_io_table(io, "psf");
+    if (psf != NULL && !(p.pdp.psf_sigma_mm > 0.0))
+        psf_from_table(ctx, psf, &p.pdp);
     vflow_polyline *cl = NULL;
     vflow_contours *c = NULL;
     vflow_refine_info info;
@@ -59,8 +98,9 @@ static int refine_stage_run(void *priv, vflow_ctx *ctx, vflow_io *io,
     if (rc < 0)
         return rc;
     vflow_log(ctx, VFLOW_LOG_INFO,
-              "%d update(s), last move %.3f mm, %zu stations", info.iterations,
-              info.last_move_mm, c->count);
+              "%d update(s), last move %.3f mm, %zu stations, blur sigma "
+              "%.3f mm", info.iterations, info.last_move_mm, c->count,
+              info.psf_sigma_mm);
     rc = vflow_io_set_output(io, "centerline", &cl->base);
     int rc2 = vflow_io_set_output(io, "contours", &c->base);
     return rc < 0 ? rc : rc2;
@@ -73,6 +113,10 @@ static const vflow_port_desc inputs[] = {
     {"volume", VFLOW_TYPE_VOLUME, false, "image"},
     {"centerline", VFLOW_TYPE_POLYLINE, false,
      "initial centerline, world mm (e.g. the minimal path)"},
+    {"psf", VFLOW_TYPE_TABLE, true,
+     "scanner blur measured on the volume's edges (stage psf: columns "
+     "cov_xx..cov_zz, edges); used unless psf_sigma_mm is set; absent or "
+     "edges = 0: blur estimated from the vessel profile"},
 };
 
 static const vflow_port_desc outputs[] = {

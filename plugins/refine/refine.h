@@ -22,6 +22,7 @@ typedef struct vflow_refine_info {
     int iterations;         /* centerline updates made */
     double last_move_mm;    /* largest move of the last update */
     int segmentations;      /* polar + DP passes run */
+    double psf_sigma_mm;    /* blur sigma of the final pass (0: no model) */
 } vflow_refine_info;
 
 /*

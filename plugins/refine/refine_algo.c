@@ -426,7 +426,7 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
     if (vol == NULL || cl == NULL)
         return vflow_error_set(err, VFLOW_EINVAL,
                                "refine needs a volume and a centerline");
-    vflow_refine_info inf = {0, 0.0, 0};
+    vflow_refine_info inf = {0, 0.0, 0, 0.0};
     vflow_refine_params pw = *p; /* working copy: carries the PSF estimate */
     vflow_polyline *cur = (vflow_polyline *)vflow_object_retain(
         (vflow_object *)&cl->base);
@@ -475,6 +475,7 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
         double rmax = 0.0;
         rc = segment(ctx, vol, cur, &pw, true, &c, &rmax, err);
         inf.segmentations++;
+        inf.psf_sigma_mm = pw.pdp.blur_correction ? pw.pdp.psf_sigma_mm : 0.0;
     }
     vflow_object_release(&cur->base);
     if (rc < 0) {
