@@ -4,6 +4,7 @@
  * lumens (a shortcut) are slow. */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,56 +62,143 @@ typedef struct medial_job {
     int axis;             /* pass: 0 (x, from the mask), 1 (y), 2 (z) */
     double *work;         /* per worker: f, d (n each), z (n + 1) */
     size_t *vbuf;         /* per worker: v (n) */
+    float *tiles;         /* per worker: MEDIAL_TILE lines of n */
     size_t wmax;          /* longest box side */
 } medial_job;
+
+/*
+ * First pass, along x, of a binary mask (lumen MEDIAL_FAR, else 0): the
+ * squared distance to the nearest non-lumen voxel of the row, by one scan
+ * from each side -- what edt_line gives for such an f (the parabolas of
+ * the zeros are (q - p)^2 h^2, those of MEDIAL_FAR never lower), without
+ * its divisions. Rows without a non-lumen voxel stay MEDIAL_FAR.
+ */
+static void mask_row_edt(const float *row, size_t n, double lo, double hi,
+                         double h, float *g)
+{
+    const size_t none = SIZE_MAX;
+    size_t last = none;   /* latest non-lumen index seen from the left */
+    for (size_t q = 0; q < n; q++) {
+        bool lumen = row[q] >= lo && row[q] <= hi;
+        if (!lumen)
+            last = q;
+        /* provisional: distance to the left zero (MEDIAL_FAR if none) */
+        double t = last == none ? 0.0 : (double)(q - last) * h;
+        g[q] = last == none ? (float)MEDIAL_FAR : (float)(t * t);
+    }
+    last = none;
+    for (size_t q = n; q-- > 0;) {
+        if (g[q] == 0.0f) {
+            last = q;
+            continue;
+        }
+        if (last == none)
+            continue;
+        double t = (double)(last - q) * h;
+        float right = (float)(t * t);
+        g[q] = right < g[q] ? right : g[q];
+    }
+}
+
+/*
+ * Passes along y and z: f is the squared distance of the previous passes.
+ * A site with f = 0 (a non-lumen voxel) hides every site beyond it from
+ * the voxels on its other side (their parabolas are at least its own), so
+ * the line splits into independent runs of f > 0, each solved with the
+ * zero on either side: the work follows the lumen voxels, not the box.
+ */
+static void runs_edt(double *f, double *d, size_t n, double h, size_t *v,
+                     double *z)
+{
+    size_t q = 0;
+    while (q < n) {
+        while (q < n && f[q] == 0.0) {
+            d[q] = 0.0;
+            q++;
+        }
+        if (q == n)
+            break;
+        size_t a = q;
+        while (q < n && f[q] != 0.0)
+            q++;
+        size_t first = a > 0 ? a - 1 : a, end = q < n ? q + 1 : q;
+        edt_line(f + first, d + first, end - first, h, v, z);
+    }
+}
+
+/* Lines gathered together in the y and z passes: adjacent lines are
+ * adjacent in memory, so a tile reads whole cache lines instead of one
+ * float per cache line (and per page, along z) of a line at a time. */
+#define MEDIAL_TILE 16
+
+/* Solves the lines [first, first + count) (count <= MEDIAL_TILE) of a y
+ * or z pass through the worker's tile buffer. */
+static void medial_tile(medial_job *j, size_t first, size_t count,
+                        unsigned worker)
+{
+    vflow_medial *m = j->m;
+    const size_t nx = m->box.hi[0] - m->box.lo[0];
+    const size_t ny = m->box.hi[1] - m->box.lo[1];
+    const size_t nz = m->box.hi[2] - m->box.lo[2];
+    const size_t n = j->axis == 1 ? ny : nz;
+    const size_t stride = j->axis == 1 ? nx : nx * ny;
+    const size_t per = j->axis == 1 ? nx : nx * ny; /* lines per b */
+    const double h = j->in->spacing[j->axis];
+    double *f = j->work + (3 * j->wmax + 1) * worker, *d = f + j->wmax;
+    double *z = d + j->wmax;
+    size_t *v = j->vbuf + j->wmax * worker;
+    float *tile = j->tiles + j->wmax * MEDIAL_TILE * worker;
+    size_t base[MEDIAL_TILE];
+    for (size_t w = 0; w < count; w++) {
+        size_t line = first + w, a = line % per, b = line / per;
+        base[w] = j->axis == 1 ? a + nx * ny * b : a;
+    }
+    for (size_t q = 0; q < n; q++)
+        for (size_t w = 0; w < count; w++)
+            tile[q * MEDIAL_TILE + w] = m->g[base[w] + q * stride];
+    bool changed = false;
+    for (size_t w = 0; w < count; w++) {
+        /* A line without lumen stays all zero (most of a box around the
+         * clicks is outside the lumen window): skip it. */
+        bool any = false;
+        for (size_t q = 0; q < n; q++) {
+            f[q] = tile[q * MEDIAL_TILE + w];
+            any |= f[q] != 0.0;
+        }
+        if (!any)
+            continue;
+        runs_edt(f, d, n, h, v, z);
+        for (size_t q = 0; q < n; q++)
+            tile[q * MEDIAL_TILE + w] = (float)(d[q] < 1e30 ? d[q] : 1e30);
+        changed = true;
+    }
+    if (!changed)
+        return;
+    for (size_t q = 0; q < n; q++)
+        for (size_t w = 0; w < count; w++)
+            m->g[base[w] + q * stride] = tile[q * MEDIAL_TILE + w];
+}
 
 /* One pass along `axis` over the lines [begin, end) of the box. */
 static void medial_lines(void *user, size_t begin, size_t end, unsigned worker)
 {
     medial_job *j = user;
     vflow_medial *m = j->m;
+    if (j->axis != 0) {
+        for (size_t t = begin; t < end; t += MEDIAL_TILE)
+            medial_tile(j, t, end - t < MEDIAL_TILE ? end - t : MEDIAL_TILE,
+                        worker);
+        return;
+    }
     const size_t nx = m->box.hi[0] - m->box.lo[0];
     const size_t ny = m->box.hi[1] - m->box.lo[1];
-    const size_t nz = m->box.hi[2] - m->box.lo[2];
-    const size_t n = j->axis == 0 ? nx : j->axis == 1 ? ny : nz;
-    const size_t stride = j->axis == 0 ? 1 : j->axis == 1 ? nx : nx * ny;
-    const double h = j->in->spacing[j->axis];
-    double *f = j->work + (3 * j->wmax + 1) * worker, *d = f + j->wmax;
-    double *z = d + j->wmax;
-    size_t *v = j->vbuf + j->wmax * worker;
-    float *row = (float *)f;   /* axis 0: the intensity row, then f */
+    float *row = (float *)(j->work + (3 * j->wmax + 1) * worker);
     for (size_t line = begin; line < end; line++) {
-        size_t base;
-        if (j->axis == 0) {
-            size_t y = line % ny, k = line / ny;
-            base = nx * line;
-            vflow_volume_row_f32(j->in, m->box.lo[0], m->box.hi[0],
-                                 m->box.lo[1] + y, m->box.lo[2] + k, row);
-            /* backwards: f (doubles) overlays the float row */
-            for (size_t q = nx; q-- > 0;) {
-                float i = row[q];
-                f[q] = (i >= j->lo && i <= j->hi) ? MEDIAL_FAR : 0.0;
-            }
-        } else {
-            size_t a = line % (j->axis == 1 ? nx : nx * ny);
-            size_t b = line / (j->axis == 1 ? nx : nx * ny);
-            base = j->axis == 1 ? a + nx * ny * b : a;
-            for (size_t q = 0; q < n; q++)
-                f[q] = m->g[base + q * stride];
-        }
-        /* A line without lumen stays all zero (most of a box around the
-         * clicks is outside the lumen window): skip its parabolas. */
-        bool any = false;
-        for (size_t q = 0; q < n && !any; q++)
-            any = f[q] != 0.0;
-        if (!any) {
-            if (j->axis == 0)
-                memset(&m->g[base], 0, n * sizeof *m->g);
-            continue;
-        }
-        edt_line(f, d, n, h, v, z);
-        for (size_t q = 0; q < n; q++)
-            m->g[base + q * stride] = (float)fmin(d[q], 1e30);
+        size_t y = line % ny, k = line / ny;
+        vflow_volume_row_f32(j->in, m->box.lo[0], m->box.hi[0],
+                             m->box.lo[1] + y, m->box.lo[2] + k, row);
+        mask_row_edt(row, nx, j->lo, j->hi, j->in->spacing[0],
+                     &m->g[nx * line]);
     }
 }
 
@@ -141,7 +229,9 @@ static void medial_to_factor(void *user, size_t begin, size_t end,
     }
 }
 
-/* The box of the voxels where V > 0 (the vesselness ROI); false if none. */
+/* The box of the voxels where V > 0 (the vesselness ROI); false if none.
+ * Each row is searched from both ends: its first and last positive voxel
+ * are all the box needs, and in a vesselness ROI they lie near the ends. */
 static bool nonzero_box(const vflow_volume *v, vflow_box *box)
 {
     const float *p = v->data;
@@ -149,19 +239,19 @@ static bool nonzero_box(const vflow_volume *v, vflow_box *box)
         box->lo[a] = v->dims[a];
         box->hi[a] = 0;
     }
+    const size_t nx = v->dims[0];
     for (size_t k = 0; k < v->dims[2]; k++)
         for (size_t y = 0; y < v->dims[1]; y++) {
             const float *r = p + vflow_volume_index(v, 0, y, k);
-            size_t first = v->dims[0], last = 0;
-            for (size_t x = 0; x < v->dims[0]; x++)
-                if (r[x] > 0.0f) {
-                    first = x < first ? x : first;
-                    last = x;
-                }
-            if (first > last)
+            size_t first = 0, last = nx;
+            while (first < nx && !(r[first] > 0.0f))
+                first++;
+            if (first == nx)
                 continue;
+            while (!(r[last - 1] > 0.0f))
+                last--;
             box->lo[0] = first < box->lo[0] ? first : box->lo[0];
-            box->hi[0] = last + 1 > box->hi[0] ? last + 1 : box->hi[0];
+            box->hi[0] = last > box->hi[0] ? last : box->hi[0];
             box->lo[1] = y < box->lo[1] ? y : box->lo[1];
             box->hi[1] = y + 1 > box->hi[1] ? y + 1 : box->hi[1];
             box->lo[2] = k < box->lo[2] ? k : box->lo[2];
@@ -190,12 +280,14 @@ int vflow_medial_compute(vflow_ctx *ctx, const vflow_volume *intensity,
         wmax = s > wmax ? s : wmax;
     }
     unsigned nw = vflow_threads(ctx);
-    medial_job j = {intensity, m, lo, hi, 0, NULL, NULL, wmax};
+    medial_job j = {intensity, m, lo, hi, 0, NULL, NULL, NULL, wmax};
     m->g = malloc(n * sizeof *m->g);
     j.work = malloc((3 * wmax + 1) * nw * sizeof *j.work);
     j.vbuf = malloc(wmax * nw * sizeof *j.vbuf);
+    j.tiles = malloc(wmax * MEDIAL_TILE * nw * sizeof *j.tiles);
     int rc = 0;
-    if (m->g == NULL || j.work == NULL || j.vbuf == NULL) {
+    if (m->g == NULL || j.work == NULL || j.vbuf == NULL ||
+        j.tiles == NULL) {
         rc = vflow_error_set(err, VFLOW_ENOMEM,
                              "out of memory (radius factor, %zu voxels)", n);
         goto done;
@@ -211,7 +303,8 @@ int vflow_medial_compute(vflow_ctx *ctx, const vflow_volume *intensity,
     size_t lines[3] = {ny * nz, nx * nz, nx * ny};
     for (int a = 0; a < 3 && rc == 0; a++) {
         j.axis = a;
-        rc = vflow_parallel_for(ctx, lines[a], 16, medial_lines, &j);
+        rc = vflow_parallel_for(ctx, lines[a], 2 * MEDIAL_TILE, medial_lines,
+                                &j);
     }
     if (rc == 0)
         rc = vflow_parallel_for(ctx, n, 4096, medial_to_factor, &j);
@@ -220,6 +313,7 @@ int vflow_medial_compute(vflow_ctx *ctx, const vflow_volume *intensity,
 done:
     free(j.work);
     free(j.vbuf);
+    free(j.tiles);
     if (rc < 0)
         vflow_medial_free(m);
     else
