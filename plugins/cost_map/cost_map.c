@@ -338,22 +338,6 @@ static inline void prior_row(float *restrict out, const float *restrict in,
     }
 }
 
-/* Multiplies F by the radius-aware factor where the box holds row (y, k). */
-static inline void medial_row(float *restrict out, const vflow_medial *m,
-                              size_t y, size_t k)
-{
-    if (m == NULL || !m->enabled || y < m->box.lo[1] || y >= m->box.hi[1] ||
-        k < m->box.lo[2] || k >= m->box.hi[2])
-        return;
-    size_t bx = m->box.hi[0] - m->box.lo[0];
-    size_t by = m->box.hi[1] - m->box.lo[1];
-    const float *restrict g =
-        m->g + bx * ((y - m->box.lo[1]) + by * (k - m->box.lo[2]));
-    float *restrict o = out + m->box.lo[0];
-    for (size_t x = 0; x < bx; x++)
-        o[x] *= g[x];
-}
-
 static inline void clamp_row(float *restrict out, size_t nx)
 {
     for (size_t x = 0; x < nx; x++)
@@ -392,7 +376,7 @@ static void cost_slices(void *user, size_t begin, size_t end, unsigned worker)
                           inv_s, (float)p->floor, win->ct,
                           (float)win->calcium, (float)p->calcium_penalty);
             }
-            medial_row(out, j->medial, y, k);
+            vflow_medial_apply_row(j->medial, y, k, out);
             clamp_row(out, nx);
             if (j->cost != NULL)
                 inverse_row(j->cost + g, out, nx);

@@ -236,19 +236,17 @@ static void medial_to_factor(void *user, size_t begin, size_t end,
  * voxels: an aorta clicked at 0.4 mm spacing). */
 #define MEDIAL_MAX_OFFSETS 4096
 
-typedef struct medial_offset {
+struct vflow_medial_offset {
     ptrdiff_t dx, dy, dz;
     float d2;               /* squared distance as the EDT rounds it */
-} medial_offset;
+};
+typedef vflow_medial_offset medial_offset;
 
 typedef struct near_job {
     const vflow_volume *in;
     vflow_medial *m;
     double lo, hi;
-    unsigned char *mask;    /* 1 = lumen, box voxels */
     float *rows;            /* per worker: one box row */
-    const medial_offset *off;
-    size_t n_off;
 } near_job;
 
 /*
@@ -323,7 +321,7 @@ static void near_mask(void *user, size_t begin, size_t end, unsigned worker)
         size_t y = line % ny, k = line / ny;
         vflow_volume_row_f32(j->in, m->box.lo[0], m->box.hi[0],
                              m->box.lo[1] + y, m->box.lo[2] + k, row);
-        unsigned char *mk = j->mask + nx * line;
+        unsigned char *mk = m->mask + nx * line;
         for (size_t x = 0; x < nx; x++)
             mk[x] = row[x] >= j->lo && row[x] <= j->hi;
     }
@@ -331,19 +329,19 @@ static void near_mask(void *user, size_t begin, size_t end, unsigned worker)
 
 /* Squared distance from lumen voxel (x, y, k) of the box to the nearest
  * non-lumen voxel of the box, or +inf when none is within the offsets. */
-static double nearest_d2(const near_job *j, size_t x, size_t y, size_t k)
+static double nearest_d2(const vflow_medial *m, size_t x, size_t y, size_t k)
 {
-    const vflow_box *b = &j->m->box;
+    const vflow_box *b = &m->box;
     const ptrdiff_t nx = (ptrdiff_t)(b->hi[0] - b->lo[0]);
     const ptrdiff_t ny = (ptrdiff_t)(b->hi[1] - b->lo[1]);
     const ptrdiff_t nz = (ptrdiff_t)(b->hi[2] - b->lo[2]);
-    for (size_t o = 0; o < j->n_off; o++) {
-        const medial_offset *d = &j->off[o];
+    for (size_t o = 0; o < m->n_offsets; o++) {
+        const medial_offset *d = &m->offsets[o];
         ptrdiff_t a = (ptrdiff_t)x + d->dx, c = (ptrdiff_t)y + d->dy;
         ptrdiff_t e = (ptrdiff_t)k + d->dz;
         if (a < 0 || a >= nx || c < 0 || c >= ny || e < 0 || e >= nz)
             continue;
-        if (!j->mask[(size_t)(a + nx * (c + ny * e))])
+        if (!m->mask[(size_t)(a + nx * (c + ny * e))])
             return (double)d->d2;
     }
     return INFINITY;
@@ -361,27 +359,10 @@ static float factor_of_d2(const vflow_medial *m, double d2)
     return (float)(m->floor + (1.0 - m->floor) * pow(t, m->power));
 }
 
-/* The factor of the rows [begin, end): non-lumen voxels are at distance
- * 0 (the floor), lumen voxels at that of their nearest non-lumen one. */
-static void near_factor(void *user, size_t begin, size_t end, unsigned worker)
-{
-    (void)worker;
-    near_job *j = user;
-    vflow_medial *m = j->m;
-    const size_t nx = m->box.hi[0] - m->box.lo[0];
-    const size_t ny = m->box.hi[1] - m->box.lo[1];
-    const float fl = factor_of_d2(m, 0.0);
-    for (size_t line = begin; line < end; line++) {
-        size_t y = line % ny, k = line / ny;
-        const unsigned char *mk = j->mask + nx * line;
-        float *g = m->g + nx * line;
-        for (size_t x = 0; x < nx; x++)
-            g[x] = mk[x] ? factor_of_d2(m, nearest_d2(j, x, y, k)) : fl;
-    }
-}
-
-/* The factor by searching, around each lumen voxel, the offsets closer
- * than the saturation distance; 1 (handled) or 0 (use the EDT). */
+/* For a small saturation radius: the lumen mask of the box and the
+ * offsets to search around each lumen voxel (closer than the saturation
+ * distance, by distance); the factor is then computed where it is used.
+ * 1 (handled) or 0 (use the EDT). */
 static int medial_by_search(vflow_ctx *ctx, const vflow_volume *in,
                             double lo, double hi, vflow_medial *m, int *rc)
 {
@@ -392,17 +373,62 @@ static int medial_by_search(vflow_ctx *ctx, const vflow_volume *in,
         return 0;
     size_t nx = m->box.hi[0] - m->box.lo[0], ny = m->box.hi[1] - m->box.lo[1];
     size_t rows = ny * (m->box.hi[2] - m->box.lo[2]);
-    near_job j = {in, m, lo, hi, malloc(nx * rows),
-                  malloc(nx * vflow_threads(ctx) * sizeof(float)), off, n_off};
-    int handled = j.mask != NULL && j.rows != NULL;
-    if (handled)
-        *rc = vflow_parallel_for(ctx, rows, 64, near_mask, &j);
-    if (handled && *rc == 0)
-        *rc = vflow_parallel_for(ctx, rows, 64, near_factor, &j);
-    free(j.mask);
+    near_job j = {in, m, lo, hi,
+                  malloc(nx * vflow_threads(ctx) * sizeof(float))};
+    m->mask = malloc(nx * rows);
+    if (m->mask == NULL || j.rows == NULL) {
+        free(m->mask);
+        m->mask = NULL;
+        free(j.rows);
+        free(off);
+        return 0;
+    }
+    m->offsets = off;
+    m->n_offsets = n_off;
+    *rc = vflow_parallel_for(ctx, rows, 64, near_mask, &j);
     free(j.rows);
-    free(off);
-    return handled;
+    return 1;
+}
+
+float vflow_medial_at(const vflow_medial *m, size_t x, size_t y, size_t k)
+{
+    if (!m->enabled || x < m->box.lo[0] || x >= m->box.hi[0] ||
+        y < m->box.lo[1] || y >= m->box.hi[1] || k < m->box.lo[2] ||
+        k >= m->box.hi[2])
+        return 1.0f;
+    size_t bx = m->box.hi[0] - m->box.lo[0], by = m->box.hi[1] - m->box.lo[1];
+    x -= m->box.lo[0];
+    y -= m->box.lo[1];
+    k -= m->box.lo[2];
+    size_t i = x + bx * (y + by * k);
+    if (m->g != NULL)
+        return m->g[i];
+    return m->mask[i] ? factor_of_d2(m, nearest_d2(m, x, y, k))
+                      : factor_of_d2(m, 0.0);
+}
+
+void vflow_medial_apply_row(const vflow_medial *m, size_t y, size_t k,
+                            float *out)
+{
+    if (m == NULL || !m->enabled || y < m->box.lo[1] || y >= m->box.hi[1] ||
+        k < m->box.lo[2] || k >= m->box.hi[2])
+        return;
+    size_t bx = m->box.hi[0] - m->box.lo[0], by = m->box.hi[1] - m->box.lo[1];
+    size_t yb = y - m->box.lo[1], kb = k - m->box.lo[2];
+    size_t row = bx * (yb + by * kb);
+    float *o = out + m->box.lo[0];
+    if (m->g != NULL) {
+        const float *g = m->g + row;
+        for (size_t x = 0; x < bx; x++)
+            o[x] *= g[x];
+        return;
+    }
+    /* Non-lumen voxels are at distance 0 (the floor); lumen voxels at
+     * that of their nearest non-lumen one. */
+    const unsigned char *mk = m->mask + row;
+    const float fl = factor_of_d2(m, 0.0);
+    for (size_t x = 0; x < bx; x++)
+        o[x] *= mk[x] ? factor_of_d2(m, nearest_d2(m, x, yb, kb)) : fl;
 }
 
 /* The box of the voxels where V > 0 (the vesselness ROI); false if none.
@@ -442,6 +468,9 @@ static int medial_by_edt(vflow_ctx *ctx, const vflow_volume *in, double lo,
 {
     unsigned nw = vflow_threads(ctx);
     medial_job j = {in, m, lo, hi, 0, NULL, NULL, NULL, wmax};
+    m->g = malloc(n * sizeof *m->g);
+    if (m->g == NULL)
+        return VFLOW_ENOMEM;
     j.work = malloc((3 * wmax + 1) * nw * sizeof *j.work);
     j.vbuf = malloc(wmax * nw * sizeof *j.vbuf);
     j.tiles = malloc(wmax * MEDIAL_TILE * nw * sizeof *j.tiles);
@@ -483,10 +512,6 @@ int vflow_medial_compute(vflow_ctx *ctx, const vflow_volume *intensity,
         n *= s;
         wmax = s > wmax ? s : wmax;
     }
-    m->g = malloc(n * sizeof *m->g);
-    if (m->g == NULL)
-        return vflow_error_set(err, VFLOW_ENOMEM,
-                               "out of memory (radius factor, %zu voxels)", n);
     m->r_sat = r_sat_mm;
     m->power = power;
     m->floor = floor;
@@ -514,5 +539,10 @@ void vflow_medial_free(vflow_medial *m)
 {
     free(m->g);
     m->g = NULL;
+    free(m->mask);
+    m->mask = NULL;
+    free(m->offsets);
+    m->offsets = NULL;
+    m->n_offsets = 0;
     m->enabled = false;
 }
