@@ -76,33 +76,41 @@ typedef struct speed_stats {
     float max, min_positive;
 } speed_stats;
 
+/* Largest speed and smallest positive one of a row, folded into *mx and
+ * *minpos: no sampling in this loop, so it stays branch-light. */
+static void row_extrema(const float *row, size_t n, float *mx, float *minpos)
+{
+    float a = *mx, b = *minpos;
+    for (size_t i = 0; i < n; i++) {
+        float f = speed_at(row, i);
+        a = f > a ? f : a;
+        b = f > 0.0f && f < b ? f : b;
+    }
+    *mx = a;
+    *minpos = b;
+}
+
 static int box_speed_stats(const vflow_volume *vol, const float *F,
                            const size_t lo[3], const size_t hi[3],
                            size_t rank_div, speed_stats *out)
 {
-    size_t n = (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1);
+    const size_t nx = hi[0] - lo[0] + 1;
+    size_t n = nx * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1);
     size_t stride = n / SEED_CONTEXT_SAMPLES + 1;
     float *s = malloc((n / stride + 1) * sizeof *s);
     if (s == NULL)
         return VFLOW_ENOMEM;
-    size_t m = 0, until_sample = 0; /* a countdown, not q % stride: a
-                                         * division per voxel cost more
-                                         * than the rest of the scan */
+    /* The sample: the voxels at positions 0, stride, 2 stride, ... of the
+     * box in x-fastest order; q counts the voxels before each row. */
+    size_t m = 0, q = 0;
     float mx = 0.0f, minpos = INFINITY;
     for (size_t k = lo[2]; k <= hi[2]; k++)
-        for (size_t j = lo[1]; j <= hi[1]; j++) {
-            const float *row = F + vflow_volume_index(vol, 0, j, k);
-            for (size_t i = lo[0]; i <= hi[0]; i++) {
-                float f = speed_at(row, i);
-                if (f > mx)
-                    mx = f;
-                if (f > 0.0f && f < minpos)
-                    minpos = f;
-                if (until_sample-- == 0) {
-                    s[m++] = f;
-                    until_sample = stride - 1;
-                }
-            }
+        for (size_t j = lo[1]; j <= hi[1]; j++, q += nx) {
+            const float *row = F + vflow_volume_index(vol, lo[0], j, k);
+            row_extrema(row, nx, &mx, &minpos);
+            for (size_t i = (stride - q % stride) % stride; i < nx;
+                 i += stride)
+                s[m++] = speed_at(row, i);
         }
     out->rank_value = select_kth(s, m, m / rank_div);
     out->max = mx;
