@@ -125,8 +125,65 @@ void vflow_scheduler_reset(vflow_pipeline *p)
 
 /* ------------------------------------------------------------ planning */
 
-/* Counts consumers, marks kept and wanted outputs. */
-static int plan(vflow_pipeline *p, vflow_error *err)
+/* Must the stage run with the pipeline: the report wants its "measures"
+ * table, or the caller reads one of its outputs' types right after. */
+static bool runs_eagerly(const vflow_gnode *g, const vflow_run_options *o)
+{
+    for (size_t j = 0; j < g->desc->n_outputs; j++) {
+        const vflow_port_desc *port = &g->desc->outputs[j];
+        if (port->type == VFLOW_TYPE_TABLE &&
+            strcmp(port->name, "measures") == 0)
+            return true;
+        for (size_t t = 0; t < o->n_eager_types; t++)
+            if (port->type == o->eager_types[t])
+                return true;
+    }
+    return false;
+}
+
+/* Are all consumers of node i deferred (and is there one)? */
+static bool consumers_all_deferred(const vflow_pipeline *p, size_t i)
+{
+    if (p->nodes[i].n_consumers == 0)
+        return false;
+    for (size_t k = 0; k < p->n_nodes; k++)
+        for (size_t w = 0; w < p->nodes[k].n_wires; w++)
+            if (p->nodes[k].wires[w].src == i && !p->nodes[k].stats.deferred)
+                return false;
+    return true;
+}
+
+/*
+ * With deferred outputs every writer is deferred; with `defer_stages` also
+ * a stage whose consumers are all deferred (decided in reverse topological
+ * order, so a chain such as sections -> stack -> sections.nii.gz defers as
+ * a whole) unless it runs eagerly. The sources a deferred stage reads are
+ * kept, so that vflow_pipeline_compute can run it after the run.
+ */
+static void plan_deferred(vflow_pipeline *p, const vflow_run_options *o)
+{
+    for (size_t i = 0; i < p->n_nodes; i++)
+        p->nodes[i].stats.deferred =
+            p->outputs_deferred && p->nodes[i].is_output;
+    if (!p->outputs_deferred || !o->defer_stages)
+        return;
+    for (size_t k = p->n_nodes; k-- > 0;) {
+        size_t i = p->order[k];
+        vflow_gnode *g = &p->nodes[i];
+        if (!g->is_output && !runs_eagerly(g, o))
+            g->stats.deferred = consumers_all_deferred(p, i);
+    }
+    for (size_t i = 0; i < p->n_nodes; i++) {
+        const vflow_gnode *g = &p->nodes[i];
+        if (g->stats.deferred && !g->is_output)
+            for (size_t w = 0; w < g->n_wires; w++)
+                p->nodes[g->wires[w].src].keep[g->wires[w].src_port] = true;
+    }
+}
+
+/* Counts consumers, marks deferred nodes, kept and wanted outputs. */
+static int plan(vflow_pipeline *p, const vflow_run_options *opts,
+                vflow_error *err)
 {
     for (size_t i = 0; i < p->n_nodes; i++) {
         vflow_gnode *g = &p->nodes[i];
@@ -151,6 +208,7 @@ static int plan(vflow_pipeline *p, vflow_error *err)
                 src->keep[g->wires[j].src_port] = true;
         }
     }
+    plan_deferred(p, opts);
     for (size_t i = 0; i < p->n_nodes; i++) {
         vflow_gnode *g = &p->nodes[i];
         g->remaining = g->n_consumers;
@@ -301,9 +359,9 @@ static int start_node(sched *s, size_t i, vflow_error *err)
     vflow_runtime_log(s->p->rt, VFLOW_LOG_DEBUG, g->inst->name,
                       "starting (%s)", g->desc->name);
     emit_progress(s->p->rt, g->inst->name, 0.0);
-    if (g->is_output && s->p->outputs_deferred) {
-        /* Left for vflow_pipeline_write_output: its source stays kept. */
-        g->stats.deferred = true;
+    if (g->stats.deferred) {
+        /* Left for vflow_pipeline_write_output / vflow_pipeline_compute:
+         * its sources stay kept (plan_deferred). */
         s->rc[i] = 0;
         s->finished[s->n_finished++] = i;
         return 0;
@@ -553,7 +611,7 @@ int vflow_pipeline_run(vflow_pipeline *p, const vflow_run_options *opts,
     sched s;
     rc = sched_init(&s, p, err);
     if (rc == 0)
-        rc = plan(p, err);
+        rc = plan(p, opts, err);
     if (rc == 0)
         rc = plan_output_paths(p, out_dir, err);
     if (rc == 0)
@@ -604,6 +662,67 @@ static vflow_object *writer_source(vflow_pipeline *p, const vflow_gnode *g)
     return src->results != NULL ? src->results[w->src_port] : NULL;
 }
 
+/* Runs deferred stage node `g` from the kept results of its sources,
+ * first running those of them that are deferred too; its outputs become
+ * kept results. A no-op for a stage that already ran. */
+static int compute_deferred(vflow_pipeline *p, vflow_gnode *g,
+                            vflow_error *err)
+{
+    if (!g->stats.deferred || g->is_output)
+        return 0;
+    int rc = 0;
+    for (size_t w = 0; rc == 0 && w < g->n_wires; w++)
+        rc = compute_deferred(p, &p->nodes[g->wires[w].src], err);
+    if (rc != 0)
+        return rc; /* a source failed: its own message says which */
+    for (size_t w = 0; rc == 0 && w < g->n_wires; w++) {
+        const vflow_gwire *wire = &g->wires[w];
+        const vflow_gnode *src = &p->nodes[wire->src];
+        vflow_object *obj = src->results[wire->src_port];
+        if (obj == NULL && !g->desc->inputs[wire->port_index].optional)
+            rc = vflow_error_set(err, VFLOW_EINVAL, "input '%s' of the "
+                                 "deferred stage is empty: %s holds "
+                                 "nothing (the run failed or was reset)",
+                                 wire->port, wire->ref);
+        else
+            rc = vflow_stage_set_input(g->inst, wire->port, obj, err);
+    }
+    double t0 = now_ms(), c0 = cpu_ms();
+    if (rc == 0)
+        rc = vflow_stage_run(g->inst, err);
+    disconnect_inputs(g);
+    if (rc == 0) {
+        g->stats.wall_ms = now_ms() - t0;
+        g->stats.cpu_ms = cpu_ms() - c0;
+        g->stats.cached = g->inst->last_cached;
+        for (size_t k = 0; k < g->desc->n_outputs; k++)
+            if (g->results[k] == NULL && g->inst->io.outputs[k] != NULL)
+                g->results[k] = vflow_object_retain(g->inst->io.outputs[k]);
+        g->stats.deferred = false;
+        g->stats.ran = true;
+    }
+    vflow_stage_clear_outputs(g->inst);
+    if (rc > 0)
+        rc = VFLOW_EINTERNAL;
+    if (rc < 0)
+        return vflow_error_prefix(err, "stage '%s' (%s) failed: ", g->name,
+                                  g->desc->name);
+    return 0;
+}
+
+int vflow_pipeline_compute(vflow_pipeline *p, const char *ref,
+                           vflow_error *err)
+{
+    vflow_error_clear(err);
+    size_t node;
+    long port;
+    if (p == NULL || ref == NULL ||
+        vflow_graph_resolve_ref(p, ref, &node, &port) < 0)
+        return vflow_error_set(err, VFLOW_ENOENT, "'%s' names no stage "
+                               "output of the pipeline", ref ? ref : "");
+    return compute_deferred(p, &p->nodes[node], err);
+}
+
 int vflow_pipeline_write_output(vflow_pipeline *p, const char *file,
                                 vflow_error *err)
 {
@@ -621,13 +740,17 @@ int vflow_pipeline_write_output(vflow_pipeline *p, const char *file,
                             : vflow_error_set(err, VFLOW_EINVAL,
                                               "'%s' was not produced: the "
                                               "run failed", file);
+    int rc = compute_deferred(p, &p->nodes[g->wires[0].src], err);
+    if (rc != 0)
+        return vflow_error_prefix(err, "writing output '%s' (%s) failed: ",
+                                  g->name, g->desc->name);
     vflow_object *obj = writer_source(p, g);
     if (obj == NULL)
         return vflow_error_set(err, VFLOW_EINVAL, "'%s': its source %s holds "
                                "nothing (the run failed or was reset)",
                                file, g->wires[0].ref);
     double t0 = now_ms(), c0 = cpu_ms();
-    int rc = vflow_stage_set_input(g->inst, g->wires[0].port, obj, err);
+    rc = vflow_stage_set_input(g->inst, g->wires[0].port, obj, err);
     if (rc == 0)
         rc = vflow_stage_set_param(g->inst, "path", g->tmp_path, err);
     if (rc == 0)

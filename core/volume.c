@@ -204,16 +204,52 @@ vflow_volume *vflow_volume_to_f32(const vflow_volume *vol, vflow_error *err)
     return out;
 }
 
+/* Integer grids: one typed loop the compiler vectorises (a dtype switch
+ * per voxel cost ~5 ns, 0.35 s on a 512 x 512 x 256 CT at load). */
+#define MIN_MAX_INT(T)                                                      \
+    do {                                                                    \
+        const T *p = vol->data;                                             \
+        T a = p[0], b = p[0];                                               \
+        for (size_t i = 1; i < n; i++) {                                    \
+            a = p[i] < a ? p[i] : a;                                        \
+            b = p[i] > b ? p[i] : b;                                        \
+        }                                                                   \
+        lo = (double)a;                                                     \
+        hi = (double)b;                                                     \
+    } while (0)
+
+/* Floats: NaN never compares, so it is skipped as in the double loop
+ * (float -> double is exact and monotone: the same extremes). */
+#define MIN_MAX_FLOAT(T)                                                    \
+    do {                                                                    \
+        const T *p = vol->data;                                             \
+        T a = (T)INFINITY, b = (T)-INFINITY;                                \
+        for (size_t i = 0; i < n; i++) {                                    \
+            if (p[i] < a)                                                   \
+                a = p[i];                                                   \
+            if (p[i] > b)                                                   \
+                b = p[i];                                                   \
+        }                                                                   \
+        lo = (double)a;                                                     \
+        hi = (double)b;                                                     \
+    } while (0)
+
 void vflow_volume_min_max(const vflow_volume *vol, double *min, double *max)
 {
     size_t n = vflow_volume_voxel_count(vol);
     double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double v = get_linear(vol, i);
-        if (v < lo)
-            lo = v;
-        if (v > hi)
-            hi = v;
+    if (n > 0) {
+        switch (vol->dtype) {
+        case VFLOW_DTYPE_U8: MIN_MAX_INT(uint8_t); break;
+        case VFLOW_DTYPE_I8: MIN_MAX_INT(int8_t); break;
+        case VFLOW_DTYPE_I16: MIN_MAX_INT(int16_t); break;
+        case VFLOW_DTYPE_U16: MIN_MAX_INT(uint16_t); break;
+        case VFLOW_DTYPE_I32: MIN_MAX_INT(int32_t); break;
+        case VFLOW_DTYPE_U32: MIN_MAX_INT(uint32_t); break;
+        case VFLOW_DTYPE_F32: MIN_MAX_FLOAT(float); break;
+        case VFLOW_DTYPE_F64: MIN_MAX_FLOAT(double); break;
+        default: lo = hi = 0.0; break; /* as get_linear reads them */
+        }
     }
     if (min != NULL)
         *min = lo;

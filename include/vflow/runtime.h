@@ -178,6 +178,19 @@ typedef struct vflow_run_options {
      * the next run or vflow_pipeline_free). report.json marks them
      * "deferred". For servers, where most files are never downloaded. */
     bool defer_outputs;
+    /* With defer_outputs, also defer every stage whose outputs feed only
+     * deferred nodes (writers, or stages deferred by this same rule: a
+     * CPR that only its .nii.gz reads, a section stack that only its
+     * writer reads), unless the report wants its "measures" table or one
+     * of its outputs has a type in eager_types -- the types the caller
+     * reads with vflow_pipeline_result right after the run (a server's
+     * centerline, contours, measures). A deferred stage runs on the first
+     * vflow_pipeline_write_output or vflow_pipeline_compute that needs
+     * it, from the kept outputs of its sources; report.json marks it
+     * "deferred" (as of the end of the run). */
+    bool defer_stages;
+    const vflow_type_id *eager_types; /* borrowed for the call */
+    size_t n_eager_types;
 } vflow_run_options;
 
 /*
@@ -190,17 +203,29 @@ int vflow_pipeline_run(vflow_pipeline *p, const vflow_run_options *opts,
                        vflow_error *err);
 /*
  * After a successful run with `defer_outputs`: writes output `file` (its
- * name under `outputs:`) into that run's output directory, atomically.
+ * name under `outputs:`) into that run's output directory, atomically,
+ * first computing its source if that stage was deferred.
  * 0 when written now or already written; VFLOW_ENOENT for an unknown name;
  * the writer's error otherwise. report.json is not rewritten. Not
  * thread-safe: one call at a time per pipeline, never during a run.
  */
 int vflow_pipeline_write_output(vflow_pipeline *p, const char *file,
                                 vflow_error *err);
+/*
+ * After a successful run with `defer_stages`: runs the deferred stage that
+ * produces `ref` ("stage.port"), after the deferred stages it reads from,
+ * once; vflow_pipeline_result(p, ref) then returns its output. 0 also when
+ * the stage was not deferred (it ran with the pipeline); VFLOW_ENOENT for
+ * an unknown ref; the stage's error otherwise (its outputs stay absent).
+ * Not thread-safe: the same rule as vflow_pipeline_write_output.
+ */
+int vflow_pipeline_compute(vflow_pipeline *p, const char *ref,
+                           vflow_error *err);
 /* Writes the wiring as Graphviz DOT. */
 int vflow_pipeline_write_dot(const vflow_pipeline *p, FILE *out,
                              vflow_error *err);
-/* The object on `stage.port` after a run (borrowed), or NULL. */
+/* The object on `stage.port` after a run (borrowed), or NULL (also for a
+ * deferred stage not computed yet: see vflow_pipeline_compute). */
 vflow_object *vflow_pipeline_result(vflow_pipeline *p, const char *ref);
 void vflow_pipeline_free(vflow_pipeline *p);
 

@@ -38,10 +38,18 @@ typedef struct vflow_cost_params {
 
 /* The radius-aware factor over a box of the grid (see
  * vflow_medial_compute). */
+typedef struct vflow_medial_offset vflow_medial_offset;
 typedef struct vflow_medial {
     bool enabled;
-    vflow_box box;       /* where g is defined; 1 elsewhere */
-    float *g;            /* factor per box voxel, x fastest */
+    vflow_box box;       /* where the factor is defined; 1 elsewhere */
+    /* Either the factor per box voxel, x fastest (EDT over the box), or,
+     * for small saturation radii, the lumen mask of the box and the
+     * neighbour offsets to search, the factor then computed per voxel
+     * (vflow_medial_at / vflow_medial_apply_row) without a box of floats. */
+    float *g;
+    unsigned char *mask;
+    vflow_medial_offset *offsets;
+    size_t n_offsets;
     double r_sat, power, floor, half_voxel;
 } vflow_medial;
 
@@ -63,6 +71,15 @@ int vflow_medial_compute(vflow_ctx *ctx, const vflow_volume *intensity,
                          vflow_medial *m, vflow_error *err);
 
 void vflow_medial_free(vflow_medial *m);
+
+/* The factor at voxel (x, y, k) of the grid (1 outside the box or when
+ * disabled). Thread-safe (reads only). */
+float vflow_medial_at(const vflow_medial *m, size_t x, size_t y, size_t k);
+
+/* Multiplies row (y, k) of the grid -- `out`, x from 0 -- by the factor
+ * where the box holds it. Thread-safe (reads only). */
+void vflow_medial_apply_row(const vflow_medial *m, size_t y, size_t k,
+                            float *out);
 
 /*
  * The vesselness of the clicked vessel: the maximum V within radius_mm of

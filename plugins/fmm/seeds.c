@@ -14,10 +14,42 @@
 /* Samples drawn from that box for its percentiles. */
 #define SEED_CONTEXT_SAMPLES 32768
 
-static int float_cmp(const void *a, const void *b)
+/* The element a full sort of v[0..n) would put at index `want` (< n), by
+ * quickselect (Hoare partition, median-of-three pivot): O(n) instead of a
+ * sort of the 32 k samples per call; reorders v. */
+static float select_kth(float *v, size_t n, size_t want)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        float a = v[lo], b = v[mid], c = v[hi];
+        float pivot = a < b ? (b < c ? b : (a < c ? c : a))
+                            : (a < c ? a : (b < c ? c : b));
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        /* now v[lo..j] <= pivot <= v[i..hi], and j < i */
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            break; /* v[j+1 .. i-1] all equal the pivot */
+    }
+    return v[want];
 }
 
 static inline float speed_at(const float *F, size_t v)
@@ -44,34 +76,43 @@ typedef struct speed_stats {
     float max, min_positive;
 } speed_stats;
 
+/* Largest speed and smallest positive one of a row, folded into *mx and
+ * *minpos: no sampling in this loop, so it stays branch-light. */
+static void row_extrema(const float *row, size_t n, float *mx, float *minpos)
+{
+    float a = *mx, b = *minpos;
+    for (size_t i = 0; i < n; i++) {
+        float f = speed_at(row, i);
+        a = f > a ? f : a;
+        b = f > 0.0f && f < b ? f : b;
+    }
+    *mx = a;
+    *minpos = b;
+}
+
 static int box_speed_stats(const vflow_volume *vol, const float *F,
                            const size_t lo[3], const size_t hi[3],
                            size_t rank_div, speed_stats *out)
 {
-    size_t n = (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1);
+    const size_t nx = hi[0] - lo[0] + 1;
+    size_t n = nx * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1);
     size_t stride = n / SEED_CONTEXT_SAMPLES + 1;
     float *s = malloc((n / stride + 1) * sizeof *s);
     if (s == NULL)
         return VFLOW_ENOMEM;
-    size_t m = 0, until_sample = 0; /* a countdown, not q % stride: a
-                                         * division per voxel cost more
-                                         * than the rest of the scan */
+    /* The sample: the voxels at positions 0, stride, 2 stride, ... of the
+     * box in x-fastest order; q counts the voxels before each row. */
+    size_t m = 0, q = 0;
     float mx = 0.0f, minpos = INFINITY;
     for (size_t k = lo[2]; k <= hi[2]; k++)
-        for (size_t j = lo[1]; j <= hi[1]; j++)
-            for (size_t i = lo[0]; i <= hi[0]; i++) {
-                float f = speed_at(F, vflow_volume_index(vol, i, j, k));
-                if (f > mx)
-                    mx = f;
-                if (f > 0.0f && f < minpos)
-                    minpos = f;
-                if (until_sample-- == 0) {
-                    s[m++] = f;
-                    until_sample = stride - 1;
-                }
-            }
-    qsort(s, m, sizeof *s, float_cmp);
-    out->rank_value = s[m / rank_div];
+        for (size_t j = lo[1]; j <= hi[1]; j++, q += nx) {
+            const float *row = F + vflow_volume_index(vol, lo[0], j, k);
+            row_extrema(row, nx, &mx, &minpos);
+            for (size_t i = (stride - q % stride) % stride; i < nx;
+                 i += stride)
+                s[m++] = speed_at(row, i);
+        }
+    out->rank_value = select_kth(s, m, m / rank_div);
     out->max = mx;
     out->min_positive = minpos;
     free(s);
@@ -262,9 +303,12 @@ static int seed_snap(const vflow_volume *vol, const float *F,
                                          best[2]), max_snap_mm);
 }
 
-int vflow_seed_resolve(const vflow_volume *speed, const vflow_point *p,
-                       double max_snap_mm, vflow_seed_point *out,
-                       vflow_error *err)
+/* vflow_seed_resolve with the whole-volume threshold given (NAN: computed
+ * here), so that resolving several points scans the volume once. */
+static int seed_resolve_global(const vflow_volume *speed,
+                               const vflow_point *p, double max_snap_mm,
+                               double thr_global, vflow_seed_point *out,
+                               vflow_error *err)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", p->name);
@@ -280,9 +324,9 @@ int vflow_seed_resolve(const vflow_volume *speed, const vflow_point *p,
     const float *F = speed->data;
     size_t c[3];
     nearest_voxel(speed, out->ijk, c);
-    double thr, fmax, thr_global;
+    double thr, fmax;
     if (seed_threshold(speed, F, c, &thr, &fmax) != 0 ||
-        global_threshold(speed, F, &thr_global) != 0)
+        (isnan(thr_global) && global_threshold(speed, F, &thr_global) != 0))
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory while "
                                "checking the %s point", p->name);
     if (thr_global > thr)
@@ -296,6 +340,23 @@ int vflow_seed_resolve(const vflow_volume *speed, const vflow_point *p,
     nearest_voxel(speed, out->ijk, c);
     out->voxel = vflow_volume_index(speed, c[0], c[1], c[2]);
     return 0;
+}
+
+int vflow_seed_resolve(const vflow_volume *speed, const vflow_point *p,
+                       double max_snap_mm, vflow_seed_point *out,
+                       vflow_error *err)
+{
+    return seed_resolve_global(speed, p, max_snap_mm, NAN, out, err);
+}
+
+/* The whole-volume threshold for several points (NAN when it could not be
+ * computed: each point then tries again and reports the failure). */
+static double points_global_threshold(const vflow_volume *speed)
+{
+    double thr = NAN;
+    if (global_threshold(speed, speed->data, &thr) != 0)
+        thr = NAN;
+    return thr;
 }
 
 int vflow_seeds_resolve(const vflow_volume *speed, const vflow_points *pts,
@@ -322,11 +383,13 @@ int vflow_seeds_resolve(const vflow_volume *speed, const vflow_points *pts,
                                    "start and end (waypoints go through "
                                    "vflow_seeds_resolve_chain)",
                                    pts->items[i].name);
-    int rc = vflow_seed_resolve(speed, &pts->items[is], max_snap_mm, start,
-                                err);
+    double thr_global = points_global_threshold(speed);
+    int rc = seed_resolve_global(speed, &pts->items[is], max_snap_mm,
+                                 thr_global, start, err);
     if (rc != 0 || ie < 0)
         return rc;
-    rc = vflow_seed_resolve(speed, &pts->items[ie], max_snap_mm, end, err);
+    rc = seed_resolve_global(speed, &pts->items[ie], max_snap_mm, thr_global,
+                             end, err);
     if (rc != 0)
         return rc;
     *has_end = true;
@@ -411,9 +474,10 @@ int vflow_seeds_resolve_chain(const vflow_volume *speed,
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory");
     }
     int rc = chain_order(pts, order, err);
+    double thr_global = rc == 0 ? points_global_threshold(speed) : NAN;
     for (size_t i = 0; rc == 0 && i < pts->count; i++) {
-        rc = vflow_seed_resolve(speed, &pts->items[order[i]], max_snap_mm,
-                                &c[i], err);
+        rc = seed_resolve_global(speed, &pts->items[order[i]], max_snap_mm,
+                                 thr_global, &c[i], err);
         if (rc == 0 && i > 0 && c[i].voxel == c[i - 1].voxel)
             rc = vflow_error_set(err, VFLOW_EINVAL,
                                  "%s (%.2f, %.2f, %.2f) mm and %s (%.2f, "

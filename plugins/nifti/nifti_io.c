@@ -14,6 +14,7 @@
 
 #include <nifti2_io.h>
 
+#include "gzip_write.h"
 #include "nifti_io.h"
 #include "voxel_io.h"
 #include "vflow/volume.h"
@@ -671,34 +672,20 @@ static int header_bytes(const vflow_volume *vol, vflow_nifti_version version,
     return 0;
 }
 
-/* A plain or gzip file sink with checked writes. */
-typedef struct sink {
-    gzFile gz;
-    FILE *fp;
-} sink;
-
-static int sink_write(sink *s, const void *data, size_t n)
+/* Plain: header and voxels as they are; gzip: one member deflated in
+ * parallel chunks on the pool (gzip_write.h). */
+static int data_write(FILE *fp, bool gz, const unsigned char *hdr,
+                      size_t hlen, const vflow_volume *vol, int gzip_level,
+                      vflow_ctx *ctx)
 {
-    const char *p = data;
-    while (n > 0) {
-        size_t chunk = n < IO_CHUNK ? n : IO_CHUNK;
-        if (s->gz != NULL) {
-            if (gzwrite(s->gz, p, (unsigned)chunk) != (int)chunk)
-                return -1;
-        } else if (fwrite(p, 1, chunk, s->fp) != chunk) {
-            return -1;
-        }
-        p += chunk;
-        n -= chunk;
-    }
+    size_t nbytes = vflow_volume_voxel_count(vol) * vflow_dtype_size(vol->dtype);
+    if (gz)
+        return vflow_gzip_write(fp, hdr, hlen, vol->data, nbytes, gzip_level,
+                                ctx);
+    if (fwrite(hdr, 1, hlen, fp) != hlen ||
+        fwrite(vol->data, 1, nbytes, fp) != nbytes)
+        return -1;
     return 0;
-}
-
-static int sink_close(sink *s)
-{
-    if (s->gz != NULL)
-        return gzclose(s->gz) == Z_OK ? 0 : -1;
-    return fclose(s->fp) == 0 ? 0 : -1;
 }
 
 int vflow_nifti_write(const vflow_volume *vol, const char *path,
@@ -711,6 +698,13 @@ int vflow_nifti_write(const vflow_volume *vol, const char *path,
 int vflow_nifti_write_level(const vflow_volume *vol, const char *path,
                             vflow_nifti_version version, int gzip_level,
                             vflow_error *err)
+{
+    return vflow_nifti_write_ctx(vol, path, version, gzip_level, NULL, err);
+}
+
+int vflow_nifti_write_ctx(const vflow_volume *vol, const char *path,
+                          vflow_nifti_version version, int gzip_level,
+                          vflow_ctx *ctx, vflow_error *err)
 {
     bool gz = false;
     int rc = name_is_gzip(path, &gz, err);
@@ -731,22 +725,15 @@ int vflow_nifti_write_level(const vflow_volume *vol, const char *path,
     rc = header_bytes(vol, version, hdr, &hlen, err);
     if (rc != 0)
         return rc;
-    sink s = {NULL, NULL};
-    char mode[8];
-    snprintf(mode, sizeof mode, "wb%d",
-             gzip_level < 1 ? 1 : (gzip_level > 9 ? 9 : gzip_level));
-    if (gz)
-        s.gz = gzopen(path, mode);
-    else
-        s.fp = fopen(path, "wb");
-    if (s.gz == NULL && s.fp == NULL)
+    FILE *fp = fopen(path, "wb");
+    if (fp == NULL)
         return vflow_error_set(err, VFLOW_EIO, "cannot create '%s': %s",
                                path, strerror(errno));
-    size_t nbytes = vflow_volume_voxel_count(vol) * vflow_dtype_size(vol->dtype);
-    int wr = sink_write(&s, hdr, hlen);
-    if (wr == 0)
-        wr = sink_write(&s, vol->data, nbytes);
-    int cl = sink_close(&s);
+    int wr = data_write(fp, gz, hdr, hlen, vol, gzip_level, ctx);
+    int saved_wr = errno;
+    int cl = fclose(fp) == 0 ? 0 : -1;
+    if (wr != 0)
+        errno = saved_wr;
     if (wr != 0 || cl != 0) {
         int saved = errno;
         unlink(path);

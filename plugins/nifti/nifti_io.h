@@ -3,6 +3,7 @@
 #ifndef VFLOW_PLUGIN_NIFTI_IO_H
 #define VFLOW_PLUGIN_NIFTI_IO_H
 
+#include "vflow/plugin.h"
 #include "vflow/types.h"
 
 /* NIfTI header flavour written by vflow_nifti_write(). */
@@ -49,6 +50,12 @@ int vflow_nifti_write(const vflow_volume *vol, const char *path,
 int vflow_nifti_write_level(const vflow_volume *vol, const char *path,
                             vflow_nifti_version version, int gzip_level,
                             vflow_error *err);
+/* Same, deflating .nii.gz in parallel on the pool of `ctx` (NULL: on the
+ * calling thread): one standard gzip member, the same bytes for every
+ * thread count (see gzip_write.h). */
+int vflow_nifti_write_ctx(const vflow_volume *vol, const char *path,
+                          vflow_nifti_version version, int gzip_level,
+                          vflow_ctx *ctx, vflow_error *err);
 /* Level 1: on CT and label maps its output exceeds the zlib default's (6)
  * by under 1 % of the raw size, and it writes about twice as fast. */
 #define VFLOW_NIFTI_GZIP_LEVEL 1

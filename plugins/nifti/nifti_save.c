@@ -19,10 +19,9 @@ static int nifti_save_run(void *priv, vflow_ctx *ctx, vflow_io *io,
     vflow_volume *vol = vflow_io_volume(io, "volume");
     if (vol == NULL)
         return vflow_error_set(err, VFLOW_EINVAL, "no volume to write");
-    (void)ctx;
-    return vflow_nifti_write_level(
+    return vflow_nifti_write_ctx(
         vol, p->path, p->version == 1 ? VFLOW_NIFTI_2 : VFLOW_NIFTI_1,
-        (int)p->gzip_level, err);
+        (int)p->gzip_level, ctx, err);
 }
 
 static const vflow_port_desc nifti_save_inputs[] = {

@@ -568,3 +568,125 @@ Test(graph_run, wiring_only_load_draws_without_input_values_but_never_runs)
     vflow_runtime_free(rt);
     fixture_cleanup();
 }
+
+/* ----------------------------------------------------- deferred stages */
+
+/* src feeds a measured count (eager: the report wants its measures) and a
+ * chain inv -> sc that only the writer out.vol reads. */
+static const char deferred_yaml[] =
+    "vflow: 1\n"
+    "name: deferred\n"
+    "stages:\n"
+    "  src:\n"
+    "    plugin: make_volume\n"
+    "    params: {size: 4, value: 2}\n"
+    "  cnt:\n"
+    "    plugin: count\n"
+    "    in: {volume: src.volume}\n"
+    "  inv:\n"
+    "    plugin: invert\n"
+    "    in: {volume: src.volume}\n"
+    "  sc:\n"
+    "    plugin: scale\n"
+    "    in: {volume: inv.volume}\n"
+    "outputs:\n"
+    "  out.vol: sc.volume\n";
+
+/* Runs deferred_yaml with deferred outputs and stages, the given types
+ * read right after the run. */
+static vflow_pipeline *run_deferred(vflow_runtime *rt, bool defer_stages,
+                                    const vflow_type_id *eager, size_t n,
+                                    run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    vflow_pipeline *p = fixture_load(rt, deferred_yaml, NULL, 0, &r->err);
+    cr_assert_not_null(p, "load failed: %s", r->err.message);
+    snprintf(r->out_dir, sizeof r->out_dir, "%s/out", fixture_dir());
+    vflow_run_options o = {.out_dir = r->out_dir, .defer_outputs = true,
+                           .defer_stages = defer_stages,
+                           .eager_types = eager, .n_eager_types = n};
+    r->rc = vflow_pipeline_run(p, &o, &r->err);
+    char path[600];
+    snprintf(path, sizeof path, "%s/report.json", r->out_dir);
+    r->report = fixture_read_file(path);
+    return p;
+}
+
+/* Does report.json mark stage `name` deferred? */
+static bool report_deferred(const char *json, const char *name)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "{\"name\": \"%s\"", name);
+    const char *at = strstr(json, pat);
+    cr_assert_not_null(at, "report.json lacks stage %s", name);
+    const char *end = strstr(at, "\"wall_ms\"");
+    const char *d = strstr(at, "\"deferred\": true");
+    return d != NULL && end != NULL && d < end;
+}
+
+Test(graph_run, stages_feeding_only_deferred_writers_run_on_first_write)
+{
+    vflow_runtime *rt = fixture_runtime(2);
+    run_result r;
+    vflow_pipeline *p = run_deferred(rt, true, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_expect(report_deferred(r.report, "inv"));
+    cr_expect(report_deferred(r.report, "sc"));
+    cr_expect(!report_deferred(r.report, "src"), "src feeds cnt");
+    cr_expect(!report_deferred(r.report, "cnt"), "the report wants measures");
+    cr_expect_float_eq(table_value(p, "cnt.measures", "sum"), 128, 1e-9);
+    cr_expect_null(vflow_pipeline_result(p, "sc.volume"), "not computed yet");
+    cr_assert_eq(vflow_pipeline_write_output(p, "out.vol", &r.err), 0, "%s",
+                 r.err.message);
+    char path[600];
+    snprintf(path, sizeof path, "%s/out.vol", r.out_dir);
+    char *text = fixture_read_file(path);
+    cr_assert_not_null(text);
+    cr_expect_str_eq(text, "voxels 64\nsum -256\n", "2 -> -2 -> x2");
+    free(text);
+    cr_expect_not_null(vflow_pipeline_result(p, "sc.volume"));
+    cr_expect_not_null(vflow_pipeline_result(p, "inv.volume"));
+    /* Written once: a second request is a no-op. */
+    cr_expect_eq(vflow_pipeline_write_output(p, "out.vol", &r.err), 0);
+    finish(rt, p, &r);
+}
+
+Test(graph_run, compute_runs_a_deferred_stage_and_what_it_reads)
+{
+    vflow_runtime *rt = fixture_runtime(1);
+    run_result r;
+    vflow_pipeline *p = run_deferred(rt, true, NULL, 0, &r);
+    cr_assert_eq(r.rc, 0, "%s", r.err.message);
+    cr_expect_null(vflow_pipeline_result(p, "inv.volume"));
+    cr_assert_eq(vflow_pipeline_compute(p, "sc.volume", &r.err), 0, "%s",
+                 r.err.message);
+    vflow_volume *v = VFLOW_VOLUME(vflow_pipeline_result(p, "sc.volume"));
+    cr_assert_not_null(v);
+    cr_expect_float_eq(((float *)v->data)[0], -4.0f, 1e-6);
+    cr_expect_not_null(vflow_pipeline_result(p, "inv.volume"));
+    cr_expect_eq(vflow_pipeline_compute(p, "src.volume", &r.err), 0,
+                 "a stage that ran is a no-op");
+    cr_expect_eq(vflow_pipeline_compute(p, "nope.volume", &r.err),
+                 VFLOW_ENOENT);
+    char path[600];
+    snprintf(path, sizeof path, "%s/out.vol", r.out_dir);
+    cr_expect_null(fixture_read_file(path), "computing writes no file");
+    finish(rt, p, &r);
+}
+
+Test(graph_run, eager_types_and_no_defer_stages_keep_stages_running)
+{
+    const vflow_type_id volume = VFLOW_TYPE_VOLUME;
+    for (int variant = 0; variant < 2; variant++) {
+        vflow_runtime *rt = fixture_runtime(1);
+        run_result r;
+        /* variant 0: volumes are read right after; 1: stages not deferred */
+        vflow_pipeline *p = variant == 0 ? run_deferred(rt, true, &volume, 1, &r)
+                                         : run_deferred(rt, false, NULL, 0, &r);
+        cr_assert_eq(r.rc, 0, "%s", r.err.message);
+        cr_expect(!report_deferred(r.report, "inv"), "variant %d", variant);
+        cr_expect(!report_deferred(r.report, "sc"), "variant %d", variant);
+        cr_expect_not_null(vflow_pipeline_result(p, "sc.volume"));
+        finish(rt, p, &r);
+    }
+}

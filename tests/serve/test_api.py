@@ -296,6 +296,28 @@ def test_files_are_written_when_first_downloaded_and_expire_unwritten(s, ctx):
     check_healthy(s)
 
 
+def test_deferred_section_stack_is_computed_on_request(s, ctx):
+    st, res, _ = s.json("POST", "/api/segment", {"start": ctx["start"], "end": ctx["end"]})
+    assert st == 200, (st, res)
+    # mpr and the stack feed only sections.nii.gz: the run leaves them to
+    # the first request, and the answer points there instead.
+    assert "sections" not in res and res["sections_url"] == f"/api/sections/{res['run']}", res
+    st, sec, _ = s.request("GET", res["sections_url"])
+    assert st == 200 and sec["count"] > 10, (st, sec)
+    assert sec["width"] > 0 and sec["height"] > 0 and sec["pixel_spacing"] > 0, sec
+    st, _, raw = s.request("GET", sec["url"])
+    assert st == 200 and len(raw) == 4 * sec["count"] * sec["width"] * sec["height"], st
+    st, again, _ = s.request("GET", res["sections_url"])  # computed once
+    assert st == 200 and again == sec, (st, again)
+    st, _, nii = s.request("GET", res["files"]["sections.nii.gz"])
+    assert st == 200 and nii[:2] == b"\x1f\x8b", st
+    for bad in (f"/api/sections/{res['run'] + 1000}", "/api/sections/x",
+                f"/api/sections/{res['run']}/../1"):
+        st, body, _ = s.request("GET", bad)
+        assert st == 404 and body["error"], (bad, st, body)
+    check_healthy(s)
+
+
 def test_downloads_during_segmentations_stay_consistent(s, ctx):
     st, res, _ = s.json("POST", "/api/segment", {"start": ctx["start"], "end": ctx["end"]})
     assert st == 200, (st, res)
@@ -389,6 +411,7 @@ TESTS = [test_health_reports_ok_and_cache, test_volume_geometry_and_file,
          test_segment_returns_a_centerline_near_the_truth,
          test_moved_click_reuses_click_independent_stages,
          test_files_are_written_when_first_downloaded_and_expire_unwritten,
+         test_deferred_section_stack_is_computed_on_request,
          test_downloads_during_segmentations_stay_consistent,
          test_failing_run_answers_an_error_and_server_keeps_serving,
          test_concurrent_requests_stay_consistent, test_progress_and_unknown_routes,

@@ -13,7 +13,8 @@ time, its process CPU time for the request (timings.cpu_ms: on a loaded
 machine the wall times stretch, the CPU time much less) and the cache hits.
 Prints a Markdown table, the medians and the per-stage medians (wall and
 CPU); --labels also times the first download of labels.nii.gz, which the
-server writes on demand.
+server writes on demand, and a deferred section stack (GET sections_url,
+fetched after the meshes) is timed too.
 
 usage: bench_serve.py VFLOW_EXE PHANTOM_DIR PIPELINE [--pairs N] [--threads T]
                       [--labels]
@@ -107,7 +108,7 @@ def main():
               "server CPU (ms) | cache hits / misses | stations | JSON KB |"
               + (" labels.nii.gz GET (ms) |" if a.labels else ""))
         print("|---|---|---|---|---|---|---|---|---|" + ("---|" if a.labels else ""))
-        t_json, t_all, t_srv, t_cpu, t_lab = [], [], [], [], []
+        t_json, t_all, t_srv, t_cpu, t_lab, t_sec = [], [], [], [], [], []
         per_stage = {}
         for i in range(a.pairs):
             back = 2.0 + 2.0 * i
@@ -127,6 +128,10 @@ def main():
                 ms, _ = fetch(port, res["files"]["labels.nii.gz"])
                 t_lab.append(ms)
                 lab = f" {ms:.0f} |"
+            if "sections_url" in res:
+                # the section stack the server deferred, as the web app
+                # fetches it after drawing the geometry (not in the columns)
+                t_sec.append(fetch(port, res["sections_url"])[0])
             n_st = len(res.get("contours", {}).get("stations", [])) or len(res["centerline"])
             print(f"| {i + 1} | {back:.0f} | {tj:.0f} | {ta:.0f} | {srv:.0f} | {cpu:.0f} | "
                   f"{res['cache']['hits']} / {res['cache']['misses']} | {n_st} | {nbytes / 1024:.0f} |"
@@ -135,7 +140,8 @@ def main():
         print(f"median over {a.pairs} pairs: JSON {statistics.median(t_json):.0f} ms, "
               f"with meshes {statistics.median(t_all):.0f} ms, server {statistics.median(t_srv):.0f} ms, "
               f"server CPU {statistics.median(t_cpu):.0f} ms"
-              + (f", labels.nii.gz first GET {statistics.median(t_lab):.0f} ms" if t_lab else ""))
+              + (f", labels.nii.gz first GET {statistics.median(t_lab):.0f} ms" if t_lab else "")
+              + (f", deferred sections GET {statistics.median(t_sec):.0f} ms" if t_sec else ""))
         print("median per stage over the pairs (wall ms / CPU ms, * = from the cache): " +
               ", ".join(f"{k} {statistics.median(x[0] for x in v):.0f}/"
                         f"{statistics.median(x[1] for x in v):.0f}{'*' if all(x[2] for x in v) else ''}"

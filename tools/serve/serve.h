@@ -41,6 +41,9 @@ typedef struct serve_run {
     /* The run's pipeline (owned; NULL once expired): the pipeline runs
      * with its writers deferred, and a file is written on first GET. */
     vflow_pipeline *pipeline;
+    /* Source ("stage.port") of a section stack the run deferred, "" if
+     * none: computed on GET /api/sections/<run> (serve_run_sections). */
+    char sections_from[128];
 } serve_run;
 
 /* Progress of the pipeline run in flight (fed by the runtime's sink). */
@@ -135,6 +138,16 @@ void serve_warmup_start(serve_state *s);
  */
 int serve_segment(serve_state *s, const double *start, const double *end,
                   json_object **out, unsigned *http, vflow_error *err);
+/*
+ * The section stack of run `run_id` that the run deferred (its stages
+ * left for the first request): computes it, writes its pixels as
+ * sections.f32 in the run dir and sets *out to the metadata the viewer
+ * needs ({url, count, width, height, pixel_spacing[, frames]}; transfer
+ * full). VFLOW_ENOENT: no such run or no deferred stack; VFLOW_EINVAL: the
+ * run expired; else the pipeline's error.
+ */
+int serve_run_sections(serve_state *s, unsigned long run_id,
+                       json_object **out, vflow_error *err);
 /*
  * Makes file `name` of run `run_id` available on disk: writes a deferred
  * pipeline output now if needed. On success fills path[PATH_MAX] and

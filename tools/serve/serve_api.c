@@ -365,6 +365,32 @@ static enum MHD_Result get_file(serve_state *s, struct MHD_Connection *c,
     return serve_send_file(c, path, serve_content_type(name));
 }
 
+/* GET /api/sections/<run>: the section stack a run deferred, computed on
+ * this first request (the viewer asks after drawing the geometry). */
+static enum MHD_Result get_sections(serve_state *s, struct MHD_Connection *c,
+                                    const char *rest)
+{
+    char *end = NULL;
+    unsigned long id = strtoul(rest, &end, 10);
+    if (end == rest || *end != '\0')
+        return serve_send_error(c, MHD_HTTP_NOT_FOUND, "no such run");
+    json_object *out = NULL;
+    vflow_error err;
+    vflow_error_clear(&err);
+    int rc = serve_run_sections(s, id, &out, &err);
+    if (rc == VFLOW_ENOENT)
+        return serve_send_error(c, MHD_HTTP_NOT_FOUND, "run %lu has no "
+                                "deferred section stack", id);
+    if (rc == VFLOW_EINVAL)
+        return serve_send_error(c, MHD_HTTP_GONE, "run %lu expired (the "
+                                "server keeps the last %d runs' results): "
+                                "segment again", id, SERVE_LIVE_RUNS);
+    if (rc != 0)
+        return serve_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s",
+                                err.message);
+    return serve_send_json(c, MHD_HTTP_OK, out);
+}
+
 /* ------------------------------------------------------------ routing */
 
 enum MHD_Result serve_api(serve_state *s, struct MHD_Connection *c,
@@ -385,6 +411,8 @@ enum MHD_Result serve_api(serve_state *s, struct MHD_Connection *c,
         return post_segment(s, c, body, body_size);
     if (strncmp(url, "/api/files/", 11) == 0 && get)
         return get_file(s, c, url + 11);
+    if (strncmp(url, "/api/sections/", 14) == 0 && get)
+        return get_sections(s, c, url + 14);
     static const char *const known[] = {"/api/health", "/api/progress",
                                         "/api/volume", "/api/segment"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)

@@ -229,10 +229,14 @@ int serve_run_file(serve_state *s, unsigned long run_id, const char *name,
     pthread_mutex_unlock(&s->files_lock);
     return rc;
 }
+
 static void run_add_file(serve_run *r, json_object *files, const char *name)
 {
     if (r->n_files >= SERVE_MAX_FILES || !serve_name_safe(name))
         return;
+    for (size_t f = 0; f < r->n_files; f++)
+        if (strcmp(r->files[f], name) == 0)
+            return;
     snprintf(r->files[r->n_files++], sizeof r->files[0], "%s", name);
     char url[256];
     snprintf(url, sizeof url, "/api/files/%u/%s", r->id, name);
@@ -298,6 +302,17 @@ static void result_add_output(json_object *res, serve_run *r,
 {
     run_add_file(r, files, file);
     vflow_object *obj = from != NULL ? vflow_pipeline_result(p, from) : NULL;
+    if (obj == NULL && from != NULL && strncmp(file, "sections.", 9) == 0 &&
+        r->sections_from[0] == '\0' &&
+        strlen(from) < sizeof r->sections_from) {
+        /* Deferred by the runtime (only its writer reads it): the viewer
+         * asks for it after drawing the geometry. */
+        snprintf(r->sections_from, sizeof r->sections_from, "%s", from);
+        char url[64];
+        snprintf(url, sizeof url, "/api/sections/%u", r->id);
+        json_object_object_add(res, "sections_url",
+                               json_object_new_string(url));
+    }
     if (obj == NULL)
         return;
     bool named_cl = strncmp(file, "centerline", 10) == 0;
@@ -449,6 +464,47 @@ static json_object *result_build(serve_run *r, vflow_pipeline *p)
     return res;
 }
 
+int serve_run_sections(serve_state *s, unsigned long run_id,
+                       json_object **out, vflow_error *err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&s->files_lock);
+    pthread_mutex_lock(&s->lock);
+    serve_run *r = NULL;
+    for (size_t i = 0; i < s->n_runs && r == NULL; i++)
+        if (s->runs[i].id == run_id)
+            r = &s->runs[i];
+    char from[sizeof r->sections_from] = "";
+    if (r != NULL)
+        snprintf(from, sizeof from, "%s", r->sections_from);
+    vflow_pipeline *p = r != NULL ? r->pipeline : NULL;
+    pthread_mutex_unlock(&s->lock);
+    /* files_lock keeps the run (and its pipeline) in place meanwhile. */
+    int rc = r == NULL || from[0] == '\0' ? VFLOW_ENOENT
+             : p == NULL                 ? VFLOW_EINVAL
+                                         : 0;
+    if (rc == 0)
+        rc = vflow_pipeline_compute(p, from, err);
+    vflow_object *obj = rc == 0 ? vflow_pipeline_result(p, from) : NULL;
+    if (rc == 0) {
+        json_object *res = json_object_new_object();
+        json_object *files = json_object_new_object();
+        pthread_mutex_lock(&s->lock);
+        result_add_output(res, r, files, p, "sections.nii.gz", from);
+        pthread_mutex_unlock(&s->lock);
+        json_object *sec = NULL;
+        if (obj != NULL && json_object_object_get_ex(res, "sections", &sec))
+            *out = json_object_get(sec);
+        else
+            rc = vflow_error_set(err, VFLOW_EINTERNAL, "%s holds no section "
+                                 "stack", from);
+        json_object_put(files);
+        json_object_put(res);
+    }
+    pthread_mutex_unlock(&s->files_lock);
+    return rc;
+}
+
 /* ------------------------------------------------------------ segment */
 
 /* Status for a failed run: the input's fault (422) or ours (500). */
@@ -522,8 +578,17 @@ static vflow_pipeline *run_pipeline(serve_state *s, const char *const *ov,
     /* Writers wait for a download (serve_run_file): most files of a click
      * pair are never fetched, and labels.nii.gz alone (gzip of a u8 copy
      * of the whole grid) costs more than the rest of the tail. */
+    /* Stages that only feed such files (CPR, the section stack, meshes,
+     * label map) wait too: the JSON answer needs only the centerline,
+     * contours and measures; the rest is computed when first fetched
+     * (files, GET /api/sections). */
+    static const vflow_type_id eager[] = {VFLOW_TYPE_POLYLINE,
+                                          VFLOW_TYPE_CONTOURS,
+                                          VFLOW_TYPE_TABLE};
     vflow_run_options opts = {.out_dir = dir, .profile = false,
-                              .report = NULL, .defer_outputs = true};
+                              .report = NULL, .defer_outputs = true,
+                              .defer_stages = true, .eager_types = eager,
+                              .n_eager_types = 3};
     *rc = vflow_pipeline_run(p, &opts, err);
     return p;
 }

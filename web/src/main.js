@@ -259,6 +259,7 @@ async function runSegment () {
     res.clicks = clicks
     state.result = res
     await showResult(res)
+    loadDeferredSections(res)
     state.requests++
   } catch (e) {
     state.requests++
@@ -381,6 +382,25 @@ async function showResult (res) {
     views.show(res, measure(res.measures, 'mla_s_mm'))])
   setOverlay(overlay)
   setMeshes('result-', [centerlineMesh(res), ...meshes, mlaMarker()].filter(Boolean))
+}
+
+// The section stack when the server deferred it (GET /api/sections/<run>,
+// computed on that request): fetched after the geometry is drawn, shown
+// if this is still the current result. A stack read from a volume has no
+// frames: those of the contours serve when the counts agree.
+async function loadDeferredSections (res) {
+  if (res.sections || !res.sections_url) return
+  try {
+    const sec = await api(res.sections_url)
+    if (state.result !== res) return
+    const st = res.contours && res.contours.stations
+    if (!sec.frames && st && st.length === sec.count) sec.frames = st
+    if (!sec.frames) return
+    res.sections = sec
+    await views.show(res, measure(res.measures, 'mla_s_mm'))
+  } catch (e) {
+    console.warn('sections', e)
+  }
 }
 
 function resetResultViews () {

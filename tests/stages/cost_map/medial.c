@@ -63,10 +63,54 @@ Test(medial, distances_are_exact_on_an_anisotropic_grid)
                             best = fmin(best, dx * dx + dy * dy + dz * dz);
                         }
                 double want = fmax(0.0, sqrt(best) - 0.25) / 1000.0;
-                double got = m.g[i + dims[0] * (j + dims[1] * k)];
+                double got = vflow_medial_at(&m, i, j, k);
                 worst = fmax(worst, fabs(got - want) * 1000.0);
             }
     cr_expect_lt(worst, 1e-3, "distance off by %g mm", worst);
+    vflow_medial_free(&m);
+    vflow_object_release(&img->base);
+    vflow_object_release(&ves->base);
+}
+
+Test(medial, a_small_saturation_radius_gives_the_exact_factor)
+{
+    /* The same random mask with r_sat 1.5 mm (the neighbourhood search
+     * around each lumen voxel rather than the EDT over the box): factor =
+     * min(1, (d - h/2) / r_sat), d by brute force. */
+    size_t dims[3] = {14, 11, 9};
+    double sp[3] = {0.5, 1.0, 2.0};
+    vflow_volume *img = f32_volume(dims, sp), *ves = f32_volume(dims, sp);
+    fill(ves, 1.0f);
+    float *d = img->data;
+    uint64_t s = 777;
+    for (size_t i = 0; i < vflow_volume_voxel_count(img); i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        d[i] = (s >> 33) % 9 == 0 ? 0.0f : 100.0f;
+    }
+    vflow_medial m;
+    vflow_error err;
+    cr_assert_eq(vflow_medial_compute(NULL, img, ves, 50, 150, 1.5, 1.0, 0.0,
+                                      &m, &err), 0, "%s", err.message);
+    double worst = 0.0;
+    for (size_t k = 0; k < dims[2]; k++)
+        for (size_t j = 0; j < dims[1]; j++)
+            for (size_t i = 0; i < dims[0]; i++) {
+                double best = INFINITY;
+                for (size_t c = 0; c < dims[2]; c++)
+                    for (size_t b = 0; b < dims[1]; b++)
+                        for (size_t a = 0; a < dims[0]; a++) {
+                            if (d[vflow_volume_index(img, a, b, c)] != 0.0f)
+                                continue;
+                            double dx = ((double)a - i) * sp[0];
+                            double dy = ((double)b - j) * sp[1];
+                            double dz = ((double)c - k) * sp[2];
+                            best = fmin(best, dx * dx + dy * dy + dz * dz);
+                        }
+                double want = fmin(1.0, fmax(0.0, sqrt(best) - 0.25) / 1.5);
+                double got = vflow_medial_at(&m, i, j, k);
+                worst = fmax(worst, fabs(got - want));
+            }
+    cr_expect_lt(worst, 1e-6, "factor off by %g", worst);
     vflow_medial_free(&m);
     vflow_object_release(&img->base);
     vflow_object_release(&ves->base);
