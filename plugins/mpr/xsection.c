@@ -683,27 +683,60 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double vflow_xs_vessel_radius(const vflow_volume *vol,
-                              const vflow_frame *frames, size_t count,
-                              double probe_mm)
-{
-    enum { N_PICK = 16 };
+enum { N_PICK = 16 };
+
+typedef struct radius_job {
+    const vflow_volume *vol;
+    const vflow_frame *frames;
+    size_t count, n;
+    double probe_mm;
     double r[N_PICK];
-    size_t m = 0, n = count < N_PICK ? count : N_PICK;
-    for (size_t i = 0; i < n; i++) {
-        size_t idx = n > 1 ? i * (count - 1) / (n - 1) : 0;
-        double v = vflow_xs_estimate_radius(vol, &frames[idx], probe_mm);
-        if (v > 0.0)
-            r[m++] = v;
+} radius_job;
+
+/* Radius estimates of the picked stations [begin, end). */
+static void radius_picks(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    radius_job *job = user;
+    for (size_t i = begin; i < end; i++) {
+        size_t idx = job->n > 1 ? i * (job->count - 1) / (job->n - 1) : 0;
+        job->r[i] = vflow_xs_estimate_radius(job->vol, &job->frames[idx],
+                                             job->probe_mm);
     }
+}
+
+/* vflow_xs_vessel_radius with the 16 probes through the pool (each reads
+ * ~16 K voxels scattered over the volume: the serial part of a polar
+ * pass on 2 threads otherwise). Same picks, same median. */
+static double vessel_radius(vflow_ctx *ctx, const vflow_volume *vol,
+                            const vflow_frame *frames, size_t count,
+                            double probe_mm)
+{
+    radius_job job = {vol, frames, count, count < N_PICK ? count : N_PICK,
+                      probe_mm, {0}};
+    if (vflow_xs_parallel(ctx, job.n, radius_picks, &job) < 0)
+        radius_picks(&job, 0, job.n, 0); /* cancelled pool: serially */
+    double r[N_PICK];
+    size_t m = 0;
+    for (size_t i = 0; i < job.n; i++)
+        if (job.r[i] > 0.0)
+            r[m++] = job.r[i];
     if (m == 0)
         return 0.0;
     qsort(r, m, sizeof r[0], cmp_double);
     return m % 2 ? r[m / 2] : 0.5 * (r[m / 2 - 1] + r[m / 2]);
 }
 
-double vflow_xs_radius_hint(const vflow_volume *vol, const vflow_frame *frames,
-                            size_t count, const double *radius)
+double vflow_xs_vessel_radius(const vflow_volume *vol,
+                              const vflow_frame *frames, size_t count,
+                              double probe_mm)
+{
+    return vessel_radius(NULL, vol, frames, count, probe_mm);
+}
+
+static double radius_hint(vflow_ctx *ctx, const vflow_volume *vol,
+                          const vflow_frame *frames, size_t count,
+                          const double *radius)
 {
     if (radius != NULL && count > 0) {
         double *tmp = malloc(count * sizeof *tmp);
@@ -722,7 +755,13 @@ double vflow_xs_radius_hint(const vflow_volume *vol, const vflow_frame *frames,
                 return med;
         }
     }
-    return vflow_xs_vessel_radius(vol, frames, count, 25.0);
+    return vessel_radius(ctx, vol, frames, count, 25.0);
+}
+
+double vflow_xs_radius_hint(const vflow_volume *vol, const vflow_frame *frames,
+                            size_t count, const double *radius)
+{
+    return radius_hint(NULL, vol, frames, count, radius);
 }
 
 int vflow_xs_parallel(vflow_ctx *ctx, size_t n, vflow_job_fn fn, void *user)
@@ -782,7 +821,7 @@ int vflow_polar_compute(vflow_ctx *ctx, const vflow_volume *vol,
                                "n_angles %zu outside [8, 4096]", p->n_angles);
     double rmax = p->max_radius_mm;
     if (!(rmax > 0.0)) {
-        double r = vflow_xs_radius_hint(vol, frames, count, radius);
+        double r = radius_hint(ctx, vol, frames, count, radius);
         if (!(r > 0.0))
             r = 2.0;
         rmax = fmax(3.0, fmax(2.5 * r, r + 2.5));

@@ -86,19 +86,33 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+typedef struct contrast_job {
+    const vflow_sections *img;
+    double *contrast;
+    bool *done; /* per station: measured (false: out of memory) */
+} contrast_job;
+
 /*
- * Lumen contrast of each station of the polar stack, measured as polar_dp
- * does for its "bright lumen" check: median of the innermost 0.3 mm minus
- * median of the outer quarter of the range. `buf` holds width x height.
+ * Lumen contrast of stations [begin, end) of the polar stack, measured as
+ * polar_dp does for its "bright lumen" check: median of the innermost
+ * 0.3 mm minus median of the outer quarter of the range. A pool job:
+ * stations are independent.
  */
-static void station_contrast(const vflow_sections *img, float *buf,
-                             double *contrast)
+static void station_contrast(void *user, size_t begin, size_t end,
+                             unsigned w)
 {
+    (void)w;
+    const contrast_job *job = user;
+    const vflow_sections *img = job->img;
     size_t n_r = img->width, n_a = img->height;
     size_t jc = (size_t)fmax(1.0, round(0.3 / img->pixel_spacing));
     jc = jc >= n_r ? n_r - 1 : jc;
     size_t jb = (size_t)(0.75 * (double)n_r);
-    for (size_t s = 0; s < img->count; s++) {
+    float *buf = malloc(n_r * n_a * sizeof *buf);
+    for (size_t s = begin; s < end; s++) {
+        job->done[s] = buf != NULL;
+        if (buf == NULL)
+            continue;
         const float *px = img->pixels + s * n_a * n_r;
         size_t m = 0;
         for (size_t a = 0; a < n_a; a++)
@@ -109,8 +123,9 @@ static void station_contrast(const vflow_sections *img, float *buf,
         for (size_t a = 0; a < n_a; a++)
             for (size_t j = jb; j < n_r; j++)
                 buf[m++] = px[a * n_r + j];
-        contrast[s] = centre - vflow_pdp_median(buf, m);
+        job->contrast[s] = centre - vflow_pdp_median(buf, m);
     }
+    free(buf);
 }
 
 /*
@@ -119,21 +134,33 @@ static void station_contrast(const vflow_sections *img, float *buf,
  * stretch of stations in a flap, a thrombus or outside the vessel does not
  * stop the whole refinement. Returns the number of good stations.
  */
-static size_t good_stations(const vflow_sections *img, bool *good,
-                            vflow_error *err)
+static size_t good_stations(vflow_ctx *ctx, const vflow_sections *img,
+                            bool *good, vflow_error *err)
 {
     size_t n = img->count;
-    float *buf = malloc(img->width * img->height * sizeof *buf);
     double *c = malloc(n * sizeof *c);
     float *sorted = malloc(n * sizeof *sorted);
-    if (buf == NULL || c == NULL || sorted == NULL) {
-        free(buf);
+    bool *done = malloc(n * sizeof *done);
+    if (c == NULL || sorted == NULL || done == NULL) {
         free(c);
         free(sorted);
+        free(done);
         vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
         return SIZE_MAX;
     }
-    station_contrast(img, buf, c);
+    contrast_job job = {img, c, done};
+    int rc = vflow_xs_parallel(ctx, n, station_contrast, &job);
+    for (size_t s = 0; s < n && rc == 0; s++)
+        if (!done[s])
+            rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
+    free(done);
+    if (rc < 0) {
+        free(c);
+        free(sorted);
+        if (rc != VFLOW_ENOMEM)
+            vflow_error_set(err, rc, "refine cancelled");
+        return SIZE_MAX;
+    }
     for (size_t s = 0; s < n; s++)
         sorted[s] = (float)c[s];
     qsort(sorted, n, sizeof *sorted, cmp_float);
@@ -143,7 +170,6 @@ static size_t good_stations(const vflow_sections *img, bool *good,
         good[s] = c[s] > floor_c && c[s] > 0.0;
         n_good += good[s];
     }
-    free(buf);
     free(c);
     free(sorted);
     return n_good;
@@ -242,10 +268,10 @@ static int segment_stations(vflow_ctx *ctx, const vflow_sections *img,
     bool *good = malloc(n * sizeof *good);
     if (good == NULL)
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
-    size_t n_good = good_stations(img, good, err);
+    size_t n_good = good_stations(ctx, img, good, err);
     int rc = 0;
     if (n_good == SIZE_MAX) {
-        rc = VFLOW_ENOMEM;
+        rc = err != NULL && err->code < 0 ? err->code : VFLOW_ENOMEM;
     } else if (n_good == 0) {
         rc = vflow_error_set(
             err, VFLOW_EINVAL,
