@@ -142,7 +142,7 @@ static void dp_step(dp_work *w, const float *c, size_t n_r, int lo, int hi,
     int k = w->k;
     lo = lo < 0 ? 0 : lo;
     hi = hi >= (int)n_r ? (int)n_r - 1 : hi;
-    for (int j = 0; j < (int)n_r; j++) {
+    for (int j = lo; j <= hi; j++) {
         best[j] = INFINITY;
         arg[j] = -1.0;
     }
@@ -155,10 +155,18 @@ static void dp_step(dp_work *w, const float *c, size_t n_r, int lo, int hi,
             best[j] = v < best[j] ? v : best[j];
         }
     }
-    for (int j = 0; j < (int)n_r; j++) {
+    for (int j = 0; j < lo && j < (int)n_r; j++) {
+        nxt[j] = INFINITY;
+        bk[j] = j;
+    }
+    for (int j = lo; j <= hi; j++) {
         bool found = arg[j] >= 0.0;
         nxt[j] = found ? best[j] + c[j] : INFINITY;
         bk[j] = found ? j - k + (int)arg[j] : j;
+    }
+    for (int j = hi + 1 > lo ? hi + 1 : lo; j < (int)n_r; j++) {
+        nxt[j] = INFINITY;
+        bk[j] = j;
     }
     w->acc = nxt;
     w->nxt = (double *)acc;
@@ -495,11 +503,20 @@ static double subpixel(const float *e, size_t n_r, int j, int lo, int hi)
  * contour's angle-to-angle noise would otherwise inflate the area. */
 static void smooth_circular(float *r, size_t n, double sig, float *tmp)
 {
+    /* The weights are the same for every angle: tabulated once (up to
+     * MAX_TAPS; sig = n / 64 with n <= 4096 needs 385), not one exp()
+     * per tap and angle. Same values, same summation order. */
+    enum { MAX_TAPS = 512 };
+    double wtab[MAX_TAPS];
     long half = (long)ceil(3.0 * sig);
+    bool tab = 2 * half + 1 <= MAX_TAPS;
+    for (long d = -half; tab && d <= half; d++)
+        wtab[d + half] = exp(-0.5 * (double)(d * d) / (sig * sig));
     for (size_t a = 0; a < n; a++) {
         double acc = 0.0, ws = 0.0;
         for (long d = -half; d <= half; d++) {
-            double w = exp(-0.5 * (double)(d * d) / (sig * sig));
+            double w = tab ? wtab[d + half]
+                           : exp(-0.5 * (double)(d * d) / (sig * sig));
             acc += w * r[((long)a + d + 4 * (long)n) % (long)n];
             ws += w;
         }
@@ -671,8 +688,8 @@ static void ride_calcium(float *cost, size_t n_a, size_t n_r, const int *hi,
                          const int *by_calcium)
 {
     float best = 0.0f;
-    for (size_t i = 0; i < n_a * n_r; i++)
-        best = fminf(best, cost[i]);
+    for (size_t i = 0; i < n_a * n_r; i++) /* fminf without a libm call */
+        best = cost[i] < best ? cost[i] : best;
     for (size_t a = 0; a < n_a; a++)
         if (by_calcium[a] && hi[a] >= 0 && hi[a] < (int)n_r)
             cost[a * n_r + (size_t)hi[a]] = best;
