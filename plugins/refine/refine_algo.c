@@ -21,18 +21,55 @@ void vflow_refine_params_default(vflow_refine_params *p)
     vflow_pdp_params_default(&p->pdp);
 }
 
-double vflow_refine_contour_centroid(const float *r, size_t n, double *cu,
-                                     double *cv)
+/* cos and sin of theta_a = 2 pi a / n, a < n: the contour vertex
+ * directions, tabulated once per pass instead of per station and per
+ * clearance trial (same values as computed in place). */
+typedef struct unit_circle {
+    size_t n;
+    double *cos_t, *sin_t;
+} unit_circle;
+
+static int unit_circle_init(unit_circle *uc, size_t n)
+{
+    uc->n = n;
+    uc->cos_t = malloc(2 * n * sizeof *uc->cos_t);
+    if (uc->cos_t == NULL)
+        return VFLOW_ENOMEM;
+    uc->sin_t = uc->cos_t + n;
+    for (size_t a = 0; a < n; a++) {
+        double th = 2.0 * M_PI * (double)a / (double)n;
+        uc->cos_t[a] = cos(th);
+        uc->sin_t[a] = sin(th);
+    }
+    return 0;
+}
+
+/* Vertex a of the polar contour r (n vertices) in the frame, mm; `uc`
+ * (n entries) or NULL (computed here). */
+static inline void contour_vertex(const float *r, size_t n, size_t a,
+                                  const unit_circle *uc, double *x, double *y)
+{
+    if (uc != NULL) {
+        *x = r[a] * uc->cos_t[a];
+        *y = r[a] * uc->sin_t[a];
+    } else {
+        double th = 2.0 * M_PI * (double)a / (double)n;
+        *x = r[a] * cos(th);
+        *y = r[a] * sin(th);
+    }
+}
+
+static double contour_centroid(const float *r, size_t n,
+                               const unit_circle *uc, double *cu, double *cv)
 {
     /* Shoelace area and centroid of the polygon (x_a, y_a) =
      * r_a (cos theta_a, sin theta_a): C = sum (p_a + p_a+1) cross / (6 A). */
     double area2 = 0.0, sx = 0.0, sy = 0.0;
     for (size_t a = 0; a < n; a++) {
         size_t b = (a + 1) % n;
-        double ta = 2.0 * M_PI * (double)a / (double)n;
-        double tb = 2.0 * M_PI * (double)b / (double)n;
-        double xa = r[a] * cos(ta), ya = r[a] * sin(ta);
-        double xb = r[b] * cos(tb), yb = r[b] * sin(tb);
+        double xa, ya, xb, yb;
+        contour_vertex(r, n, a, uc, &xa, &ya);
+        contour_vertex(r, n, b, uc, &xb, &yb);
         double cr = xa * yb - xb * ya;
         area2 += cr;
         sx += (xa + xb) * cr;
@@ -46,6 +83,12 @@ double vflow_refine_contour_centroid(const float *r, size_t n, double *cu,
         *cu = *cv = 0.0;
     }
     return fabs(area);
+}
+
+double vflow_refine_contour_centroid(const float *r, size_t n, double *cu,
+                                     double *cv)
+{
+    return contour_centroid(r, n, NULL, cu, cv);
 }
 
 /* Distance from p to segment [a, b]. */
@@ -343,12 +386,14 @@ static int segment(vflow_ctx *ctx, const vflow_volume *vol,
 /* Clearance of point (u, v) of the frame: its distance to the nearest
  * vertex of the polar contour r[0..n-1] (the radius of the largest circle
  * about it inside the lumen, to the contour's angular resolution). */
-static double clearance(const float *r, size_t n, double u, double v)
+static double clearance(const float *r, size_t n, const unit_circle *uc,
+                        double u, double v)
 {
     double best = INFINITY;
     for (size_t a = 0; a < n; a++) {
-        double th = 2.0 * M_PI * (double)a / (double)n;
-        double du = r[a] * cos(th) - u, dv = r[a] * sin(th) - v;
+        double x, y;
+        contour_vertex(r, n, a, uc, &x, &y);
+        double du = x - u, dv = y - v;
         best = fmin(best, du * du + dv * dv);
     }
     return sqrt(best);
@@ -362,11 +407,12 @@ static double clearance(const float *r, size_t n, double u, double v)
  * and moving there brings the station closer to the far wall. Tries the
  * full move, then 1/2, 1/4, 1/8 of it; none of them: stay.
  */
-static void keep_clearance(const float *r, size_t n, double *cu, double *cv)
+static void keep_clearance(const float *r, size_t n, const unit_circle *uc,
+                           double *cu, double *cv)
 {
-    double c0 = clearance(r, n, 0.0, 0.0);
+    double c0 = clearance(r, n, uc, 0.0, 0.0);
     for (double f = 1.0; f > 0.1; f *= 0.5)
-        if (clearance(r, n, f * *cu, f * *cv) >= c0) {
+        if (clearance(r, n, uc, f * *cu, f * *cv) >= c0) {
             *cu *= f;
             *cv *= f;
             return;
@@ -378,14 +424,21 @@ static void keep_clearance(const float *r, size_t n, double *cu, double *cv)
 static vflow_polyline *recentre(const vflow_contours *c, double rmax,
                                 const vflow_refine_params *p, vflow_error *err)
 {
-    vflow_polyline *pts = vflow_polyline_create(c->count, err);
-    if (pts == NULL)
+    unit_circle uc;
+    if (unit_circle_init(&uc, c->n_angles) < 0) {
+        vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
         return NULL;
+    }
+    vflow_polyline *pts = vflow_polyline_create(c->count, err);
+    if (pts == NULL) {
+        free(uc.cos_t);
+        return NULL;
+    }
     for (size_t s = 0; s < c->count; s++) {
         const vflow_frame *f = &c->frames[s];
         const float *r = c->lumen_r + s * c->n_angles;
         double cu, cv;
-        vflow_refine_contour_centroid(r, c->n_angles, &cu, &cv);
+        contour_centroid(r, c->n_angles, &uc, &cu, &cv);
         /* A contour that reaches the edge of the polar range is not a
          * closed lumen (a chamber, the ostium): keep that station. */
         bool open = false;
@@ -399,11 +452,12 @@ static vflow_polyline *recentre(const vflow_contours *c, double rmax,
             cv *= p->max_shift_mm / m;
         }
         if (!open && isfinite(m))
-            keep_clearance(r, c->n_angles, &cu, &cv);
+            keep_clearance(r, c->n_angles, &uc, &cu, &cv);
         for (int k = 0; k < 3; k++)
             pts->xyz[s][k] = f->center[k] + cu * f->normal[k] +
                              cv * f->binormal[k];
     }
+    free(uc.cos_t);
     vflow_polyline *out = vflow_centerline_resample(pts, p->spacing_mm,
                                                     p->smoothing_mm, err);
     vflow_object_release(&pts->base);
