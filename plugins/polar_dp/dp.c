@@ -650,11 +650,19 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
      * centre (a station drifting onto a deposit) that arc spans every angle
      * and collapsed the whole contour to the minimum radius, so the
      * centroid could no longer move the station off the deposit. */
-    int *spread = malloc(n_a * sizeof *spread);
+    int *spread = malloc(2 * n_a * sizeof *spread);
+    /* Only the rays that hit calcium spread (none at most stations): list
+     * them once instead of testing all n_a for every ray. */
+    int *hits = spread != NULL ? spread + n_a : NULL;
+    size_t n_hits = 0;
+    for (size_t b = 0; hits != NULL && b < n_a; b++)
+        if (ca[b] != INT_MAX)
+            hits[n_hits++] = (int)b;
     for (size_t a = 0; spread != NULL && a < n_a; a++) {
         int m = ca[a];
-        for (size_t b = 0; b < n_a; b++) {
-            if (ca[b] == INT_MAX || b == a)
+        for (size_t i = 0; i < n_hits; i++) {
+            size_t b = (size_t)hits[i];
+            if (b == a)
                 continue;
             size_t d = a > b ? a - b : b - a;
             d = d < n_a - d ? d : n_a - d;
