@@ -173,6 +173,30 @@ static inline void bspline_w(float t, float w[4])
 }
 
 #ifdef __SSE2__
+/* bspline_w for the three axes at once (axes as lanes, the same float
+ * operations in the same order, so the same weights); w[a] = axis a. */
+static void bspline_w3_sse2(const float t[3], float w[3][4])
+{
+    const __m128 sixth = _mm_set1_ps(1.0f / 6.0f), one = _mm_set1_ps(1.0f);
+    const __m128 three = _mm_set1_ps(3.0f);
+    __m128 tt = _mm_set_ps(0.0f, t[2], t[1], t[0]);
+    __m128 t2 = _mm_mul_ps(tt, tt), t3 = _mm_mul_ps(t2, tt);
+    __m128 u = _mm_sub_ps(one, tt);
+    __m128 w0 = _mm_mul_ps(_mm_mul_ps(_mm_mul_ps(u, u), u), sixth);
+    __m128 w1 = _mm_sub_ps(_mm_mul_ps(three, t3),
+                           _mm_mul_ps(_mm_set1_ps(6.0f), t2));
+    w1 = _mm_mul_ps(_mm_add_ps(w1, _mm_set1_ps(4.0f)), sixth);
+    __m128 w2 = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(-3.0f), t3),
+                           _mm_mul_ps(three, t2));
+    w2 = _mm_add_ps(w2, _mm_mul_ps(three, tt));
+    w2 = _mm_mul_ps(_mm_add_ps(w2, one), sixth);
+    __m128 w3 = _mm_mul_ps(t3, sixth);
+    _MM_TRANSPOSE4_PS(w0, w1, w2, w3); /* w0 = axis x, w1 = y, w2 = z */
+    _mm_storeu_ps(w[0], w0);
+    _mm_storeu_ps(w[1], w1);
+    _mm_storeu_ps(w[2], w2);
+}
+
 /*
  * The 4x4x4 weighted sum of sample_bspline_fast with SSE2, each float
  * operation the same as in its scalar loops and in the same order, so
@@ -218,14 +242,20 @@ static float bspline_sum_sse2(const float *p, size_t sy, size_t sz,
 static double sample_bspline_fast(const vflow_volume *g, const double ijk[3])
 {
     long b[3];
-    float w[3][4];
+    float t[3], w[3][4];
     for (int a = 0; a < 3; a++) {
         double fl = floor(ijk[a]);
         b[a] = (long)fl - 1;
         if (!(b[a] >= 0 && b[a] + 3 < (long)g->dims[a]))
             return vflow_volume_sample_bspline(g, ijk);
-        bspline_w((float)(ijk[a] - fl), w[a]);
+        t[a] = (float)(ijk[a] - fl);
     }
+#ifdef __SSE2__
+    bspline_w3_sse2(t, w);
+#else
+    for (int a = 0; a < 3; a++)
+        bspline_w(t[a], w[a]);
+#endif
     size_t sy = g->dims[0], sz = g->dims[0] * g->dims[1];
     const float *p = (const float *)g->data + (size_t)b[0] +
                      sy * (size_t)b[1] + sz * (size_t)b[2];
