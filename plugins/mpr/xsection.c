@@ -635,9 +635,12 @@ static double sample_linear_world(const vflow_volume *vol, const double xyz[3])
     size_t sy = vol->dims[1] > 1 ? vol->dims[0] : 0;
     size_t sz = vol->dims[2] > 1 ? vol->dims[0] * vol->dims[1] : 0;
     size_t b = vflow_volume_index(vol, i0, j0, k0);
-    double c000 = voxel_value(vol, b), c100 = voxel_value(vol, b + sx);
-    double c010 = voxel_value(vol, b + sy), c110 = voxel_value(vol, b + sy + sx);
-    double c001 = voxel_value(vol, b + sz), c101 = voxel_value(vol, b + sz + sx);
+    double c000 = voxel_value(vol, b);
+    double c100 = voxel_value(vol, b + sx);
+    double c010 = voxel_value(vol, b + sy);
+    double c110 = voxel_value(vol, b + sy + sx);
+    double c001 = voxel_value(vol, b + sz);
+    double c101 = voxel_value(vol, b + sz + sx);
     double c011 = voxel_value(vol, b + sz + sy);
     double c111 = voxel_value(vol, b + sz + sy + sx);
     double c00 = c000 + fx * (c100 - c000), c10 = c010 + fx * (c110 - c010);

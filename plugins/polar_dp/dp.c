@@ -1716,12 +1716,10 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     }
     /* The angular profiles feed only the blur model: a pass without it
      * (refine's intermediate passes) skips their medians. */
-    bool profiles = p->blur_correction;
+    size_t n_prof = p->blur_correction ? st.n_s : 0;
     if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_vessel_smooth, &st)) < 0 ||
-        (profiles &&
-         (rc = vflow_xs_parallel(ctx, st.n_s, pass_profiles, &st)) < 0) ||
-        (profiles &&
-         (rc = vflow_xs_parallel(ctx, st.n_s, pass_profiles_smooth, &st)) < 0) ||
+        (rc = vflow_xs_parallel(ctx, n_prof, pass_profiles, &st)) < 0 ||
+        (rc = vflow_xs_parallel(ctx, n_prof, pass_profiles_smooth, &st)) < 0 ||
         (rc = vflow_xs_parallel(ctx, st.n_s, pass_lumen, &st)) < 0)
         goto cancelled;
     for (size_t i = 0; i < st.n_s * st.n_a; i++)
