@@ -96,21 +96,54 @@ static int disk_table_init(disk_table *t)
     return 0;
 }
 
-static double disk_lookup(const disk_table *t, double x, double X)
+/* Where the radial positions x_j fall in the table: index and fraction,
+ * or i < 0 beyond its range (D = 0 there). Computed once per table of
+ * columns, not once per column. */
+typedef struct disk_x {
+    double x, tx;
+    int i;
+} disk_x;
+
+static void disk_x_at(double x, disk_x *dx)
 {
-    if (X >= (TAB_NR - 1) * TAB_H)
-        return 0.5 * erfc(-(X - x - 0.5 / X) / M_SQRT2);
+    dx->x = x;
+    dx->i = -1;
+    dx->tx = 0.0;
     if (x >= (TAB_NX - 1) * TAB_H)
-        return 0.0;
-    double fx = x / TAB_H, fr = X / TAB_H;
-    int i = (int)fx, r = (int)fr;
+        return;
+    double fx = x / TAB_H;
+    int i = (int)fx;
     if (i > TAB_NX - 2)
         i = TAB_NX - 2;
-    double tx = fx - i, tr = fr - r;
-    const float *p = t->v + r * TAB_NX + i;
-    double lo = p[0] + tx * (p[1] - p[0]);
-    double hi = p[TAB_NX] + tx * (p[TAB_NX + 1] - p[TAB_NX]);
-    return lo + tr * (hi - lo);
+    dx->i = i;
+    dx->tx = fx - i;
+}
+
+/* D(x_j; X) for the n positions of `dx` into out[j]: bilinear in the
+ * table, or for X past it the straight-edge limit. */
+static void disk_row(const disk_table *t, const disk_x *dx, size_t n, double X,
+                     float *out)
+{
+    if (X >= (TAB_NR - 1) * TAB_H) {
+        for (size_t j = 0; j < n; j++)
+            out[j] = (float)(0.5 * erfc(-(X - dx[j].x - 0.5 / X) / M_SQRT2));
+        return;
+    }
+    double fr = X / TAB_H;
+    int r = (int)fr;
+    double tr = fr - r;
+    const float *row = t->v + r * TAB_NX;
+    for (size_t j = 0; j < n; j++) {
+        if (dx[j].i < 0) {
+            out[j] = 0.0f;
+            continue;
+        }
+        const float *p = row + dx[j].i;
+        double tx = dx[j].tx;
+        double lo = p[0] + tx * (p[1] - p[0]);
+        double hi = p[TAB_NX] + tx * (p[TAB_NX + 1] - p[TAB_NX]);
+        out[j] = (float)(lo + tr * (hi - lo));
+    }
 }
 
 /* ---------------------------------------------------- closed-path DP */
@@ -332,12 +365,18 @@ static int col_table_build(col_table *c, const disk_table *t, double sig,
     c->nj = nj;
     c->nk = (size_t)ceil(rmax / c->h) + 2;
     c->v = malloc(c->nk * nj * sizeof *c->v);
-    if (c->v == NULL)
+    disk_x *dx = malloc(nj * sizeof *dx);
+    if (c->v == NULL || dx == NULL) {
+        free(c->v);
+        free(dx);
+        c->v = NULL;
         return VFLOW_ENOMEM;
+    }
+    for (size_t j = 0; j < nj; j++)
+        disk_x_at((double)j * dr / sig, &dx[j]);
     for (size_t k = 0; k < c->nk; k++)
-        for (size_t j = 0; j < nj; j++)
-            c->v[k * nj + j] = (float)disk_lookup(t, (double)j * dr / sig,
-                                                  (double)k * c->h / sig);
+        disk_row(t, dx, nj, (double)k * c->h / sig, c->v + k * nj);
+    free(dx);
     return 0;
 }
 
