@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <xmmintrin.h>
+#endif
 
 #include "vflow/volume.h"
 #include "xsection.h"
@@ -169,23 +172,96 @@ static inline void bspline_w(float t, float w[4])
     w[3] = t3 * (1.0f / 6.0f);
 }
 
+#ifdef __SSE2__
+/* bspline_w for the three axes at once (axes as lanes, the same float
+ * operations in the same order, so the same weights); w[a] = axis a. */
+static void bspline_w3_sse2(const float t[3], float w[3][4])
+{
+    const __m128 sixth = _mm_set1_ps(1.0f / 6.0f), one = _mm_set1_ps(1.0f);
+    const __m128 three = _mm_set1_ps(3.0f);
+    __m128 tt = _mm_set_ps(0.0f, t[2], t[1], t[0]);
+    __m128 t2 = _mm_mul_ps(tt, tt), t3 = _mm_mul_ps(t2, tt);
+    __m128 u = _mm_sub_ps(one, tt);
+    __m128 w0 = _mm_mul_ps(_mm_mul_ps(_mm_mul_ps(u, u), u), sixth);
+    __m128 w1 = _mm_sub_ps(_mm_mul_ps(three, t3),
+                           _mm_mul_ps(_mm_set1_ps(6.0f), t2));
+    w1 = _mm_mul_ps(_mm_add_ps(w1, _mm_set1_ps(4.0f)), sixth);
+    __m128 w2 = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(-3.0f), t3),
+                           _mm_mul_ps(three, t2));
+    w2 = _mm_add_ps(w2, _mm_mul_ps(three, tt));
+    w2 = _mm_mul_ps(_mm_add_ps(w2, one), sixth);
+    __m128 w3 = _mm_mul_ps(t3, sixth);
+    _MM_TRANSPOSE4_PS(w0, w1, w2, w3); /* w0 = axis x, w1 = y, w2 = z */
+    _mm_storeu_ps(w[0], w0);
+    _mm_storeu_ps(w[1], w1);
+    _mm_storeu_ps(w[2], w2);
+}
+
+/*
+ * The 4x4x4 weighted sum of sample_bspline_fast with SSE2, each float
+ * operation the same as in its scalar loops and in the same order, so
+ * the value is bit for bit the scalar one (no reassociation): per z the
+ * four rows y are the lanes (loaded, transposed to x columns), the x sums
+ * ((w0 r0 + w1 r1) + w2 r2) + w3 r3 run lane-wise; the y and z sums are
+ * taken in increasing order from 0, as the scalar accumulators are.
+ */
+static float bspline_sum_sse2(const float *p, size_t sy, size_t sz,
+                              const float w[3][4])
+{
+    __m128 wx0 = _mm_set1_ps(w[0][0]), wx1 = _mm_set1_ps(w[0][1]);
+    __m128 wx2 = _mm_set1_ps(w[0][2]), wx3 = _mm_set1_ps(w[0][3]);
+    __m128 wy = _mm_loadu_ps(w[1]);
+    __m128 t[4];
+    for (int z = 0; z < 4; z++) {
+        const float *r = p + (size_t)z * sz;
+        __m128 c0 = _mm_loadu_ps(r), c1 = _mm_loadu_ps(r + sy);
+        __m128 c2 = _mm_loadu_ps(r + 2 * sy), c3 = _mm_loadu_ps(r + 3 * sy);
+        _MM_TRANSPOSE4_PS(c0, c1, c2, c3); /* c_x = (r_y[x]), y = lane */
+        __m128 x = _mm_add_ps(_mm_mul_ps(wx0, c0), _mm_mul_ps(wx1, c1));
+        x = _mm_add_ps(x, _mm_mul_ps(wx2, c2));
+        x = _mm_add_ps(x, _mm_mul_ps(wx3, c3));
+        t[z] = _mm_mul_ps(wy, x); /* w1[y] * row sum, y = lane */
+    }
+    _MM_TRANSPOSE4_PS(t[0], t[1], t[2], t[3]); /* t[y], z = lane */
+    __m128 accy = _mm_add_ps(_mm_setzero_ps(), t[0]);
+    accy = _mm_add_ps(accy, t[1]);
+    accy = _mm_add_ps(accy, t[2]);
+    accy = _mm_add_ps(accy, t[3]);
+    float v[4];
+    _mm_storeu_ps(v, _mm_mul_ps(_mm_loadu_ps(w[2]), accy));
+    float acc = 0.0f;
+    for (int z = 0; z < 4; z++)
+        acc += v[z];
+    return acc;
+}
+#endif
+
 /* 4x4x4-tap B-spline evaluation with direct strides where the stencil lies
  * inside the crop (always, but for the padding at its edge); elsewhere the
  * core sampler with its mirror boundary. */
 static double sample_bspline_fast(const vflow_volume *g, const double ijk[3])
 {
     long b[3];
-    float w[3][4];
+    float t[3], w[3][4];
     for (int a = 0; a < 3; a++) {
         double fl = floor(ijk[a]);
         b[a] = (long)fl - 1;
         if (!(b[a] >= 0 && b[a] + 3 < (long)g->dims[a]))
             return vflow_volume_sample_bspline(g, ijk);
-        bspline_w((float)(ijk[a] - fl), w[a]);
+        t[a] = (float)(ijk[a] - fl);
     }
+#ifdef __SSE2__
+    bspline_w3_sse2(t, w);
+#else
+    for (int a = 0; a < 3; a++)
+        bspline_w(t[a], w[a]);
+#endif
     size_t sy = g->dims[0], sz = g->dims[0] * g->dims[1];
     const float *p = (const float *)g->data + (size_t)b[0] +
                      sy * (size_t)b[1] + sz * (size_t)b[2];
+#ifdef __SSE2__
+    return bspline_sum_sse2(p, sy, sz, w);
+#else
     float acc = 0.0f;
     for (int z = 0; z < 4; z++) {
         float accy = 0.0f;
@@ -197,6 +273,7 @@ static double sample_bspline_fast(const vflow_volume *g, const double ijk[3])
         acc += w[2][z] * accy;
     }
     return acc;
+#endif
 }
 
 static inline double sample_index(const vflow_xs_sampler *s,
@@ -510,6 +587,68 @@ static double lower_quartile(double *v, size_t n)
     return n > 0 ? v[n / 4] : 0.0;
 }
 
+/* Voxel idx of `vol` as a double (vflow_volume_get without the call
+ * into libvflow and the index product: the radius probe reads ~0.5 M
+ * voxels per refine pass). */
+static inline double voxel_value(const vflow_volume *vol, size_t idx)
+{
+    switch (vol->dtype) {
+    case VFLOW_DTYPE_U8: return ((const uint8_t *)vol->data)[idx];
+    case VFLOW_DTYPE_I8: return ((const int8_t *)vol->data)[idx];
+    case VFLOW_DTYPE_I16: return ((const int16_t *)vol->data)[idx];
+    case VFLOW_DTYPE_U16: return ((const uint16_t *)vol->data)[idx];
+    case VFLOW_DTYPE_I32: return ((const int32_t *)vol->data)[idx];
+    case VFLOW_DTYPE_U32: return ((const uint32_t *)vol->data)[idx];
+    case VFLOW_DTYPE_F32: return ((const float *)vol->data)[idx];
+    case VFLOW_DTYPE_F64: return ((const double *)vol->data)[idx];
+    default: return 0.0;
+    }
+}
+
+/* Clamped base index and fraction (as core's split_clamped). */
+static inline void split_index(double x, size_t n, size_t *i0, double *f)
+{
+    if (!(x > 0.0)) {
+        *i0 = 0;
+        *f = 0.0;
+    } else if (x >= (double)(n - 1)) {
+        *i0 = n >= 2 ? n - 2 : 0;
+        *f = n >= 2 ? 1.0 : 0.0;
+    } else {
+        double fl = floor(x);
+        *i0 = (size_t)fl;
+        *f = x - fl;
+    }
+}
+
+/* vflow_volume_sample_linear_world, same arithmetic (same values), with
+ * the voxel reads inlined. */
+static double sample_linear_world(const vflow_volume *vol, const double xyz[3])
+{
+    double ijk[3], fx, fy, fz;
+    size_t i0, j0, k0;
+    vflow_volume_world_to_index(vol, xyz, ijk);
+    split_index(ijk[0], vol->dims[0], &i0, &fx);
+    split_index(ijk[1], vol->dims[1], &j0, &fy);
+    split_index(ijk[2], vol->dims[2], &k0, &fz);
+    size_t sx = vol->dims[0] > 1 ? 1 : 0;
+    size_t sy = vol->dims[1] > 1 ? vol->dims[0] : 0;
+    size_t sz = vol->dims[2] > 1 ? vol->dims[0] * vol->dims[1] : 0;
+    size_t b = vflow_volume_index(vol, i0, j0, k0);
+    double c000 = voxel_value(vol, b);
+    double c100 = voxel_value(vol, b + sx);
+    double c010 = voxel_value(vol, b + sy);
+    double c110 = voxel_value(vol, b + sy + sx);
+    double c001 = voxel_value(vol, b + sz);
+    double c101 = voxel_value(vol, b + sz + sx);
+    double c011 = voxel_value(vol, b + sz + sy);
+    double c111 = voxel_value(vol, b + sz + sy + sx);
+    double c00 = c000 + fx * (c100 - c000), c10 = c010 + fx * (c110 - c010);
+    double c01 = c001 + fx * (c101 - c001), c11 = c011 + fx * (c111 - c011);
+    double c0 = c00 + fy * (c10 - c00), c1 = c01 + fy * (c11 - c01);
+    return c0 + fz * (c1 - c0);
+}
+
 double vflow_xs_estimate_radius(const vflow_volume *vol,
                                 const vflow_frame *f, double probe_mm)
 {
@@ -520,15 +659,19 @@ double vflow_xs_estimate_radius(const vflow_volume *vol,
         nr = N_MAX;
         dr = probe_mm / (double)(N_MAX - 1);
     }
-    double prof[N_MAX], spread[N_MAX];
+    double prof[N_MAX], spread[N_MAX], dir[N_ANG][3];
+    for (int a = 0; a < N_ANG; a++) {
+        double th = 2.0 * M_PI * a / N_ANG;
+        for (int k = 0; k < 3; k++)
+            dir[a][k] = cos(th) * f->normal[k] + sin(th) * f->binormal[k];
+    }
     for (size_t j = 0; j < nr; j++) {
         double sum = 0.0, sum2 = 0.0;
         for (int a = 0; a < N_ANG; a++) {
-            double th = 2.0 * M_PI * a / N_ANG, p[3];
+            double p[3];
             for (int k = 0; k < 3; k++)
-                p[k] = f->center[k] + (double)j * dr *
-                       (cos(th) * f->normal[k] + sin(th) * f->binormal[k]);
-            double v = vflow_volume_sample_linear_world(vol, p);
+                p[k] = f->center[k] + (double)j * dr * dir[a][k];
+            double v = sample_linear_world(vol, p);
             sum += v;
             sum2 += v * v;
         }
@@ -573,27 +716,60 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double vflow_xs_vessel_radius(const vflow_volume *vol,
-                              const vflow_frame *frames, size_t count,
-                              double probe_mm)
-{
-    enum { N_PICK = 16 };
+enum { N_PICK = 16 };
+
+typedef struct radius_job {
+    const vflow_volume *vol;
+    const vflow_frame *frames;
+    size_t count, n;
+    double probe_mm;
     double r[N_PICK];
-    size_t m = 0, n = count < N_PICK ? count : N_PICK;
-    for (size_t i = 0; i < n; i++) {
-        size_t idx = n > 1 ? i * (count - 1) / (n - 1) : 0;
-        double v = vflow_xs_estimate_radius(vol, &frames[idx], probe_mm);
-        if (v > 0.0)
-            r[m++] = v;
+} radius_job;
+
+/* Radius estimates of the picked stations [begin, end). */
+static void radius_picks(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    radius_job *job = user;
+    for (size_t i = begin; i < end; i++) {
+        size_t idx = job->n > 1 ? i * (job->count - 1) / (job->n - 1) : 0;
+        job->r[i] = vflow_xs_estimate_radius(job->vol, &job->frames[idx],
+                                             job->probe_mm);
     }
+}
+
+/* vflow_xs_vessel_radius with the 16 probes through the pool (each reads
+ * ~16 K voxels scattered over the volume: the serial part of a polar
+ * pass on 2 threads otherwise). Same picks, same median. */
+static double vessel_radius(vflow_ctx *ctx, const vflow_volume *vol,
+                            const vflow_frame *frames, size_t count,
+                            double probe_mm)
+{
+    radius_job job = {vol, frames, count, count < N_PICK ? count : N_PICK,
+                      probe_mm, {0}};
+    if (vflow_xs_parallel(ctx, job.n, radius_picks, &job) < 0)
+        radius_picks(&job, 0, job.n, 0); /* cancelled pool: serially */
+    double r[N_PICK];
+    size_t m = 0;
+    for (size_t i = 0; i < job.n; i++)
+        if (job.r[i] > 0.0)
+            r[m++] = job.r[i];
     if (m == 0)
         return 0.0;
     qsort(r, m, sizeof r[0], cmp_double);
     return m % 2 ? r[m / 2] : 0.5 * (r[m / 2 - 1] + r[m / 2]);
 }
 
-double vflow_xs_radius_hint(const vflow_volume *vol, const vflow_frame *frames,
-                            size_t count, const double *radius)
+double vflow_xs_vessel_radius(const vflow_volume *vol,
+                              const vflow_frame *frames, size_t count,
+                              double probe_mm)
+{
+    return vessel_radius(NULL, vol, frames, count, probe_mm);
+}
+
+static double radius_hint(vflow_ctx *ctx, const vflow_volume *vol,
+                          const vflow_frame *frames, size_t count,
+                          const double *radius)
 {
     if (radius != NULL && count > 0) {
         double *tmp = malloc(count * sizeof *tmp);
@@ -612,7 +788,13 @@ double vflow_xs_radius_hint(const vflow_volume *vol, const vflow_frame *frames,
                 return med;
         }
     }
-    return vflow_xs_vessel_radius(vol, frames, count, 25.0);
+    return vessel_radius(ctx, vol, frames, count, 25.0);
+}
+
+double vflow_xs_radius_hint(const vflow_volume *vol, const vflow_frame *frames,
+                            size_t count, const double *radius)
+{
+    return radius_hint(NULL, vol, frames, count, radius);
 }
 
 int vflow_xs_parallel(vflow_ctx *ctx, size_t n, vflow_job_fn fn, void *user)
@@ -672,7 +854,7 @@ int vflow_polar_compute(vflow_ctx *ctx, const vflow_volume *vol,
                                "n_angles %zu outside [8, 4096]", p->n_angles);
     double rmax = p->max_radius_mm;
     if (!(rmax > 0.0)) {
-        double r = vflow_xs_radius_hint(vol, frames, count, radius);
+        double r = radius_hint(ctx, vol, frames, count, radius);
         if (!(r > 0.0))
             r = 2.0;
         rmax = fmax(3.0, fmax(2.5 * r, r + 2.5));

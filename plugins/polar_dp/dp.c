@@ -117,68 +117,134 @@ static int disk_table_init(disk_table *t)
     return 0;
 }
 
-static double disk_lookup(const disk_table *t, double x, double X)
+/* Where the radial positions x_j fall in the table: index and fraction,
+ * or i < 0 beyond its range (D = 0 there). Computed once per table of
+ * columns, not once per column. */
+typedef struct disk_x {
+    double x, tx;
+    int i;
+} disk_x;
+
+static void disk_x_at(double x, disk_x *dx)
 {
-    if (X >= (TAB_NR - 1) * TAB_H)
-        return 0.5 * erfc(-(X - x - 0.5 / X) / M_SQRT2);
+    dx->x = x;
+    dx->i = -1;
+    dx->tx = 0.0;
     if (x >= (TAB_NX - 1) * TAB_H)
-        return 0.0;
-    double fx = x / TAB_H, fr = X / TAB_H;
-    int i = (int)fx, r = (int)fr;
+        return;
+    double fx = x / TAB_H;
+    int i = (int)fx;
     if (i > TAB_NX - 2)
         i = TAB_NX - 2;
-    double tx = fx - i, tr = fr - r;
-    const float *p = t->v + r * TAB_NX + i;
-    double lo = p[0] + tx * (p[1] - p[0]);
-    double hi = p[TAB_NX] + tx * (p[TAB_NX + 1] - p[TAB_NX]);
-    return lo + tr * (hi - lo);
+    dx->i = i;
+    dx->tx = fx - i;
+}
+
+/* D(x_j; X) for the n positions of `dx` into out[j]: bilinear in the
+ * table, or for X past it the straight-edge limit. */
+static void disk_row(const disk_table *t, const disk_x *dx, size_t n, double X,
+                     float *out)
+{
+    if (X >= (TAB_NR - 1) * TAB_H) {
+        for (size_t j = 0; j < n; j++)
+            out[j] = (float)(0.5 * erfc(-(X - dx[j].x - 0.5 / X) / M_SQRT2));
+        return;
+    }
+    double fr = X / TAB_H;
+    int r = (int)fr;
+    double tr = fr - r;
+    const float *row = t->v + r * TAB_NX;
+    for (size_t j = 0; j < n; j++) {
+        if (dx[j].i < 0) {
+            out[j] = 0.0f;
+            continue;
+        }
+        const float *p = row + dx[j].i;
+        double tx = dx[j].tx;
+        double lo = p[0] + tx * (p[1] - p[0]);
+        double hi = p[TAB_NX] + tx * (p[TAB_NX + 1] - p[TAB_NX]);
+        out[j] = (float)(lo + tr * (hi - lo));
+    }
 }
 
 /* ---------------------------------------------------- closed-path DP */
 
+/* Work space of the closed-path DP: two rows of accumulated costs with k
+ * guard cells of +inf on either side (so the 2k+1 predecessors of every row
+ * are read without bounds checks: a guard never wins a strict `<`), the
+ * step penalties pen * |d| and the back pointers. */
+typedef struct dp_work {
+    double *acc, *nxt;  /* [-k, n_r + k) valid, guards stay +inf */
+    double *pd;         /* pd[d + k] = pen * |d|, d in [-k, k] */
+    double *best;       /* n_r: running minimum of one step */
+    double *arg;        /* n_r: its d + k, -1: none finite yet */
+    int *back;          /* n_a * n_r */
+    int k;
+} dp_work;
+
+/* One DP step: nxt[j] = min_d acc[j + d] + pen |d| + c[j] over rows j in
+ * [lo, hi] (first minimum in increasing d: the tie rule of a scalar loop),
+ * +inf elsewhere; bk[j] = the argmin, or j where none is finite. The
+ * minimum runs over d outside and j inside, branch-free, so the compiler
+ * vectorises it; each row still sees its candidates in increasing d. */
+static void dp_step(dp_work *w, const float *c, size_t n_r, int lo, int hi,
+                    int *bk)
+{
+    const double *acc = w->acc, *pd = w->pd;
+    double *nxt = w->nxt, *restrict best = w->best;
+    double *restrict arg = w->arg;
+    int k = w->k;
+    lo = lo < 0 ? 0 : lo;
+    hi = hi >= (int)n_r ? (int)n_r - 1 : hi;
+    for (int j = lo; j <= hi; j++) {
+        best[j] = INFINITY;
+        arg[j] = -1.0;
+    }
+    for (int d = 0; d <= 2 * k; d++) {
+        const double *restrict src = acc + d - k;
+        double pen = pd[d], dd = (double)d;
+        for (int j = lo; j <= hi; j++) {
+            double v = src[j] + pen;
+            arg[j] = v < best[j] ? dd : arg[j];
+            best[j] = v < best[j] ? v : best[j];
+        }
+    }
+    for (int j = 0; j < lo && j < (int)n_r; j++) {
+        nxt[j] = INFINITY;
+        bk[j] = j;
+    }
+    for (int j = lo; j <= hi; j++) {
+        bool found = arg[j] >= 0.0;
+        nxt[j] = found ? best[j] + c[j] : INFINITY;
+        bk[j] = found ? j - k + (int)arg[j] : j;
+    }
+    for (int j = hi + 1 > lo ? hi + 1 : lo; j < (int)n_r; j++) {
+        nxt[j] = INFINITY;
+        bk[j] = j;
+    }
+    w->acc = nxt;
+    w->nxt = (double *)acc;
+}
+
 /* DP from a fixed start row j0 at a = 0 back to j0 at a = n_a. */
 static double dp_from(const float *cost, size_t n_a, size_t n_r,
-                      const int *lo, const int *hi, int k, double pen,
-                      int j0, double *acc, double *nxt, int *back, int *path)
+                      const int *lo, const int *hi, int j0, dp_work *w,
+                      int *path)
 {
+    int k = w->k;
     for (size_t j = 0; j < n_r; j++)
-        acc[j] = INFINITY;
-    acc[j0] = cost[j0];
-    for (size_t a = 1; a < n_a; a++) {
-        const float *c = cost + a * n_r;
-        int *bk = back + a * n_r;
-        for (size_t j = 0; j < n_r; j++)
-            nxt[j] = INFINITY;
-        for (int j = lo[a]; j <= hi[a]; j++) {
-            double best = INFINITY;
-            int arg = -1;
-            int j0 = j - k < 0 ? 0 : j - k;
-            int j1 = j + k >= (int)n_r ? (int)n_r - 1 : j + k;
-            for (int jp = j0; jp <= j1; jp++) {
-                double v = acc[jp] + pen * abs(jp - j);
-                if (v < best) {
-                    best = v;
-                    arg = jp;
-                }
-            }
-            if (arg >= 0) {
-                nxt[j] = best + c[j];
-                bk[j] = arg;
-            }
-        }
-        memcpy(acc, nxt, n_r * sizeof *acc);
-    }
+        w->acc[j] = INFINITY;
+    w->acc[j0] = cost[j0];
+    for (size_t a = 1; a < n_a; a++)
+        dp_step(w, cost + a * n_r, n_r, lo[a], hi[a], w->back + a * n_r);
     /* Close: the step from a = n_a - 1 to a = n_a (== a = 0, row j0). */
     double best = INFINITY;
     int arg = -1;
     for (int d = -k; d <= k; d++) {
-        int j = j0 + d;
-        if (j < 0 || j >= (int)n_r)
-            continue;
-        double v = acc[j] + pen * abs(d);
+        double v = w->acc[j0 + d] + w->pd[d + k];
         if (v < best) {
             best = v;
-            arg = j;
+            arg = j0 + d;
         }
     }
     if (arg < 0 || !isfinite(best))
@@ -186,48 +252,26 @@ static double dp_from(const float *cost, size_t n_a, size_t n_r,
     if (path != NULL) {
         path[n_a - 1] = arg;
         for (size_t a = n_a - 1; a > 0; a--)
-            path[a - 1] = back[a * n_r + path[a]];
+            path[a - 1] = w->back[a * n_r + path[a]];
     }
     return best;
 }
 
 /* Unconstrained (open) DP: best path with free start and end. */
 static void dp_open(const float *cost, size_t n_a, size_t n_r, const int *lo,
-                    const int *hi, int k, double pen, double *acc, double *nxt,
-                    int *back, int *path)
+                    const int *hi, dp_work *w, int *path)
 {
     for (size_t j = 0; j < n_r; j++)
-        acc[j] = (int)j >= lo[0] && (int)j <= hi[0] ? cost[j] : INFINITY;
-    for (size_t a = 1; a < n_a; a++) {
-        const float *c = cost + a * n_r;
-        for (size_t j = 0; j < n_r; j++) {
-            nxt[j] = INFINITY;
-            back[a * n_r + j] = (int)j;
-        }
-        for (int j = lo[a]; j <= hi[a]; j++) {
-            double best = INFINITY;
-            int arg = -1;
-            for (int d = -k; d <= k; d++) {
-                int jp = j + d;
-                if (jp >= 0 && jp < (int)n_r && acc[jp] + pen * abs(d) < best) {
-                    best = acc[jp] + pen * abs(d);
-                    arg = jp;
-                }
-            }
-            if (arg >= 0) {
-                nxt[j] = best + c[j];
-                back[a * n_r + j] = arg;
-            }
-        }
-        memcpy(acc, nxt, n_r * sizeof *acc);
-    }
+        w->acc[j] = (int)j >= lo[0] && (int)j <= hi[0] ? cost[j] : INFINITY;
+    for (size_t a = 1; a < n_a; a++)
+        dp_step(w, cost + a * n_r, n_r, lo[a], hi[a], w->back + a * n_r);
     int arg = lo[n_a - 1];
     for (size_t j = 0; j < n_r; j++)
-        if (acc[j] < acc[arg])
+        if (w->acc[j] < w->acc[arg])
             arg = (int)j;
     path[n_a - 1] = arg;
     for (size_t a = n_a - 1; a > 0; a--)
-        path[a - 1] = back[a * n_r + path[a]];
+        path[a - 1] = w->back[a * n_r + path[a]];
 }
 
 double vflow_pdp_closed_path(const float *cost, size_t n_a, size_t n_r,
@@ -236,34 +280,41 @@ double vflow_pdp_closed_path(const float *cost, size_t n_a, size_t n_r,
 {
     if (n_a == 0 || n_r == 0 || k_max < 0)
         return INFINITY;
-    double *acc = malloc(2 * n_r * sizeof *acc);
+    size_t span = n_r + 2 * (size_t)k_max;
+    double *buf =
+        malloc((2 * span + 2 * (size_t)k_max + 1 + 2 * n_r) * sizeof *buf);
     int *back = malloc(n_a * n_r * sizeof *back);
     int *tmp = malloc(n_a * sizeof *tmp);
-    if (acc == NULL || back == NULL || tmp == NULL) {
-        free(acc);
+    if (buf == NULL || back == NULL || tmp == NULL) {
+        free(buf);
         free(back);
         free(tmp);
         return INFINITY;
     }
-    double *nxt = acc + n_r;
+    for (size_t i = 0; i < 2 * span; i++)
+        buf[i] = INFINITY;
+    dp_work w = {buf + k_max, buf + span + k_max, buf + 2 * span,
+                 buf + 2 * span + 2 * (size_t)k_max + 1,
+                 buf + 2 * span + 2 * (size_t)k_max + 1 + n_r, back, k_max};
+    for (int d = -k_max; d <= k_max; d++)
+        w.pd[d + k_max] = penalty * abs(d);
     int first = lo[0], last = hi[0];
     if (window >= 0) {
         /* The open optimum's row at a = 0 centres the start window: a
          * closed optimum differs from it only near the seam. */
-        dp_open(cost, n_a, n_r, lo, hi, k_max, penalty, acc, nxt, back, tmp);
+        dp_open(cost, n_a, n_r, lo, hi, &w, tmp);
         first = tmp[0] - (int)window > first ? tmp[0] - (int)window : first;
         last = tmp[0] + (int)window < last ? tmp[0] + (int)window : last;
     }
     double best = INFINITY;
     for (int j0 = first; j0 <= last; j0++) {
-        double c = dp_from(cost, n_a, n_r, lo, hi, k_max, penalty, j0, acc,
-                           nxt, back, tmp);
+        double c = dp_from(cost, n_a, n_r, lo, hi, j0, &w, tmp);
         if (c < best) {
             best = c;
             memcpy(path, tmp, n_a * sizeof *path);
         }
     }
-    free(acc);
+    free(buf);
     free(back);
     free(tmp);
     return best;
@@ -311,8 +362,12 @@ double vflow_pdp_median(float *v, size_t n)
     if (n % 2)
         return select_f(v, n, n / 2);
     double hi = select_f(v, n, n / 2);
-    double lo = select_f(v, n / 2, n / 2 - 1); /* max of the lower half */
-    return 0.5 * (lo + hi);
+    /* select_f leaves v[0 .. n/2-1] <= v[n/2]: the other middle value is
+     * the largest of them (one scan, not a second selection). */
+    float lo = v[0];
+    for (size_t i = 1; i < n / 2; i++)
+        lo = v[i] > lo ? v[i] : lo;
+    return 0.5 * ((double)lo + hi);
 }
 
 /* Blurred-disk columns for one sigma on the polar radial grid:
@@ -331,12 +386,18 @@ static int col_table_build(col_table *c, const disk_table *t, double sig,
     c->nj = nj;
     c->nk = (size_t)ceil(rmax / c->h) + 2;
     c->v = malloc(c->nk * nj * sizeof *c->v);
-    if (c->v == NULL)
+    disk_x *dx = malloc(nj * sizeof *dx);
+    if (c->v == NULL || dx == NULL) {
+        free(c->v);
+        free(dx);
+        c->v = NULL;
         return VFLOW_ENOMEM;
+    }
+    for (size_t j = 0; j < nj; j++)
+        disk_x_at((double)j * dr / sig, &dx[j]);
     for (size_t k = 0; k < c->nk; k++)
-        for (size_t j = 0; j < nj; j++)
-            c->v[k * nj + j] = (float)disk_lookup(t, (double)j * dr / sig,
-                                                  (double)k * c->h / sig);
+        disk_row(t, dx, nj, (double)k * c->h / sig, c->v + k * nj);
+    free(dx);
     return 0;
 }
 
@@ -502,11 +563,20 @@ static double subpixel(const float *e, size_t n_r, int j, int lo, int hi)
  * contour's angle-to-angle noise would otherwise inflate the area. */
 static void smooth_circular(float *r, size_t n, double sig, float *tmp)
 {
+    /* The weights are the same for every angle: tabulated once (up to
+     * MAX_TAPS; sig = n / 64 with n <= 4096 needs 385), not one exp()
+     * per tap and angle. Same values, same summation order. */
+    enum { MAX_TAPS = 512 };
+    double wtab[MAX_TAPS];
     long half = (long)ceil(3.0 * sig);
+    bool tab = 2 * half + 1 <= MAX_TAPS;
+    for (long d = -half; tab && d <= half; d++)
+        wtab[d + half] = exp(-0.5 * (double)(d * d) / (sig * sig));
     for (size_t a = 0; a < n; a++) {
         double acc = 0.0, ws = 0.0;
         for (long d = -half; d <= half; d++) {
-            double w = exp(-0.5 * (double)(d * d) / (sig * sig));
+            double w = tab ? wtab[d + half]
+                           : exp(-0.5 * (double)(d * d) / (sig * sig));
             acc += w * r[((long)a + d + 4 * (long)n) % (long)n];
             ws += w;
         }
@@ -640,11 +710,19 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
      * centre (a station drifting onto a deposit) that arc spans every angle
      * and collapsed the whole contour to the minimum radius, so the
      * centroid could no longer move the station off the deposit. */
-    int *spread = malloc(n_a * sizeof *spread);
+    int *spread = malloc(2 * n_a * sizeof *spread);
+    /* Only the rays that hit calcium spread (none at most stations): list
+     * them once instead of testing all n_a for every ray. */
+    int *hits = spread != NULL ? spread + n_a : NULL;
+    size_t n_hits = 0;
+    for (size_t b = 0; hits != NULL && b < n_a; b++)
+        if (ca[b] != INT_MAX)
+            hits[n_hits++] = (int)b;
     for (size_t a = 0; spread != NULL && a < n_a; a++) {
         int m = ca[a];
-        for (size_t b = 0; b < n_a; b++) {
-            if (ca[b] == INT_MAX || b == a)
+        for (size_t i = 0; i < n_hits; i++) {
+            size_t b = (size_t)hits[i];
+            if (b == a)
                 continue;
             size_t d = a > b ? a - b : b - a;
             d = d < n_a - d ? d : n_a - d;
@@ -678,8 +756,8 @@ static void ride_calcium(float *cost, size_t n_a, size_t n_r, const int *hi,
                          const int *by_calcium)
 {
     float best = 0.0f;
-    for (size_t i = 0; i < n_a * n_r; i++)
-        best = fminf(best, cost[i]);
+    for (size_t i = 0; i < n_a * n_r; i++) /* fminf without a libm call */
+        best = cost[i] < best ? cost[i] : best;
     for (size_t a = 0; a < n_a; a++)
         if (by_calcium[a] && hi[a] >= 0 && hi[a] < (int)n_r)
             cost[a * n_r + (size_t)hi[a]] = best;
@@ -1582,6 +1660,11 @@ static bool looks_like_ct(const vflow_volume *vol, const vflow_sections *pol)
     return mn < -50.0;
 }
 
+bool vflow_pdp_volume_is_ct(const vflow_volume *vol)
+{
+    return vol != NULL && looks_like_ct(vol, NULL);
+}
+
 static int check_inputs(const vflow_sections *polar, const vflow_sections *dr,
                         const vflow_pdp_params *p, vflow_error *err)
 {
@@ -1692,9 +1775,12 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
                              st.contrast);
         goto fail;
     }
+    /* The angular profiles feed only the blur model: a pass without it
+     * (refine's intermediate passes) skips their medians. */
+    size_t n_prof = p->blur_correction ? st.n_s : 0;
     if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_vessel_smooth, &st)) < 0 ||
-        (rc = vflow_xs_parallel(ctx, st.n_s, pass_profiles, &st)) < 0 ||
-        (rc = vflow_xs_parallel(ctx, st.n_s, pass_profiles_smooth, &st)) < 0 ||
+        (rc = vflow_xs_parallel(ctx, n_prof, pass_profiles, &st)) < 0 ||
+        (rc = vflow_xs_parallel(ctx, n_prof, pass_profiles_smooth, &st)) < 0 ||
         (rc = vflow_xs_parallel(ctx, st.n_s, pass_lumen, &st)) < 0)
         goto cancelled;
     for (size_t i = 0; i < st.n_s * st.n_a; i++)

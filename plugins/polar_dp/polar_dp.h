@@ -84,6 +84,12 @@ double vflow_pdp_closed_path(const float *cost, size_t n_a, size_t n_r,
 double vflow_pdp_plane_sigma(const double cov[3][3], const vflow_frame *frames,
                              size_t n);
 
+/* Whether vflow_pdp_segment treats `vol` as CT (Hounsfield units): its
+ * modality when known, else a sparse scan for values below -50 (fat, air).
+ * Callers that segment the same volume many times (refine) decide once and
+ * pass a volume whose modality says so. */
+bool vflow_pdp_volume_is_ct(const vflow_volume *vol);
+
 /* Blurred-disk profile: the value at distance x of a unit disk of radius X
  * convolved with a unit 2-D Gaussian (both in units of sigma). */
 double vflow_pdp_disk_profile(double x, double X);

@@ -21,18 +21,55 @@ void vflow_refine_params_default(vflow_refine_params *p)
     vflow_pdp_params_default(&p->pdp);
 }
 
-double vflow_refine_contour_centroid(const float *r, size_t n, double *cu,
-                                     double *cv)
+/* cos and sin of theta_a = 2 pi a / n, a < n: the contour vertex
+ * directions, tabulated once per pass instead of per station and per
+ * clearance trial (same values as computed in place). */
+typedef struct unit_circle {
+    size_t n;
+    double *cos_t, *sin_t;
+} unit_circle;
+
+static int unit_circle_init(unit_circle *uc, size_t n)
+{
+    uc->n = n;
+    uc->cos_t = malloc(2 * n * sizeof *uc->cos_t);
+    if (uc->cos_t == NULL)
+        return VFLOW_ENOMEM;
+    uc->sin_t = uc->cos_t + n;
+    for (size_t a = 0; a < n; a++) {
+        double th = 2.0 * M_PI * (double)a / (double)n;
+        uc->cos_t[a] = cos(th);
+        uc->sin_t[a] = sin(th);
+    }
+    return 0;
+}
+
+/* Vertex a of the polar contour r (n vertices) in the frame, mm; `uc`
+ * (n entries) or NULL (computed here). */
+static inline void contour_vertex(const float *r, size_t n, size_t a,
+                                  const unit_circle *uc, double *x, double *y)
+{
+    if (uc != NULL) {
+        *x = r[a] * uc->cos_t[a];
+        *y = r[a] * uc->sin_t[a];
+    } else {
+        double th = 2.0 * M_PI * (double)a / (double)n;
+        *x = r[a] * cos(th);
+        *y = r[a] * sin(th);
+    }
+}
+
+static double contour_centroid(const float *r, size_t n,
+                               const unit_circle *uc, double *cu, double *cv)
 {
     /* Shoelace area and centroid of the polygon (x_a, y_a) =
      * r_a (cos theta_a, sin theta_a): C = sum (p_a + p_a+1) cross / (6 A). */
     double area2 = 0.0, sx = 0.0, sy = 0.0;
     for (size_t a = 0; a < n; a++) {
         size_t b = (a + 1) % n;
-        double ta = 2.0 * M_PI * (double)a / (double)n;
-        double tb = 2.0 * M_PI * (double)b / (double)n;
-        double xa = r[a] * cos(ta), ya = r[a] * sin(ta);
-        double xb = r[b] * cos(tb), yb = r[b] * sin(tb);
+        double xa, ya, xb, yb;
+        contour_vertex(r, n, a, uc, &xa, &ya);
+        contour_vertex(r, n, b, uc, &xb, &yb);
         double cr = xa * yb - xb * ya;
         area2 += cr;
         sx += (xa + xb) * cr;
@@ -46,6 +83,12 @@ double vflow_refine_contour_centroid(const float *r, size_t n, double *cu,
         *cu = *cv = 0.0;
     }
     return fabs(area);
+}
+
+double vflow_refine_contour_centroid(const float *r, size_t n, double *cu,
+                                     double *cv)
+{
+    return contour_centroid(r, n, NULL, cu, cv);
 }
 
 /* Distance from p to segment [a, b]. */
@@ -86,19 +129,33 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+typedef struct contrast_job {
+    const vflow_sections *img;
+    double *contrast;
+    bool *done; /* per station: measured (false: out of memory) */
+} contrast_job;
+
 /*
- * Lumen contrast of each station of the polar stack, measured as polar_dp
- * does for its "bright lumen" check: median of the innermost 0.3 mm minus
- * median of the outer quarter of the range. `buf` holds width x height.
+ * Lumen contrast of stations [begin, end) of the polar stack, measured as
+ * polar_dp does for its "bright lumen" check: median of the innermost
+ * 0.3 mm minus median of the outer quarter of the range. A pool job:
+ * stations are independent.
  */
-static void station_contrast(const vflow_sections *img, float *buf,
-                             double *contrast)
+static void station_contrast(void *user, size_t begin, size_t end,
+                             unsigned w)
 {
+    (void)w;
+    const contrast_job *job = user;
+    const vflow_sections *img = job->img;
     size_t n_r = img->width, n_a = img->height;
     size_t jc = (size_t)fmax(1.0, round(0.3 / img->pixel_spacing));
     jc = jc >= n_r ? n_r - 1 : jc;
     size_t jb = (size_t)(0.75 * (double)n_r);
-    for (size_t s = 0; s < img->count; s++) {
+    float *buf = malloc(n_r * n_a * sizeof *buf);
+    for (size_t s = begin; s < end; s++) {
+        job->done[s] = buf != NULL;
+        if (buf == NULL)
+            continue;
         const float *px = img->pixels + s * n_a * n_r;
         size_t m = 0;
         for (size_t a = 0; a < n_a; a++)
@@ -109,8 +166,9 @@ static void station_contrast(const vflow_sections *img, float *buf,
         for (size_t a = 0; a < n_a; a++)
             for (size_t j = jb; j < n_r; j++)
                 buf[m++] = px[a * n_r + j];
-        contrast[s] = centre - vflow_pdp_median(buf, m);
+        job->contrast[s] = centre - vflow_pdp_median(buf, m);
     }
+    free(buf);
 }
 
 /*
@@ -119,21 +177,33 @@ static void station_contrast(const vflow_sections *img, float *buf,
  * stretch of stations in a flap, a thrombus or outside the vessel does not
  * stop the whole refinement. Returns the number of good stations.
  */
-static size_t good_stations(const vflow_sections *img, bool *good,
-                            vflow_error *err)
+static size_t good_stations(vflow_ctx *ctx, const vflow_sections *img,
+                            bool *good, vflow_error *err)
 {
     size_t n = img->count;
-    float *buf = malloc(img->width * img->height * sizeof *buf);
     double *c = malloc(n * sizeof *c);
     float *sorted = malloc(n * sizeof *sorted);
-    if (buf == NULL || c == NULL || sorted == NULL) {
-        free(buf);
+    bool *done = malloc(n * sizeof *done);
+    if (c == NULL || sorted == NULL || done == NULL) {
         free(c);
         free(sorted);
+        free(done);
         vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
         return SIZE_MAX;
     }
-    station_contrast(img, buf, c);
+    contrast_job job = {img, c, done};
+    int rc = vflow_xs_parallel(ctx, n, station_contrast, &job);
+    for (size_t s = 0; s < n && rc == 0; s++)
+        if (!done[s])
+            rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
+    free(done);
+    if (rc < 0) {
+        free(c);
+        free(sorted);
+        if (rc != VFLOW_ENOMEM)
+            vflow_error_set(err, rc, "refine cancelled");
+        return SIZE_MAX;
+    }
     for (size_t s = 0; s < n; s++)
         sorted[s] = (float)c[s];
     qsort(sorted, n, sizeof *sorted, cmp_float);
@@ -143,7 +213,6 @@ static size_t good_stations(const vflow_sections *img, bool *good,
         good[s] = c[s] > floor_c && c[s] > 0.0;
         n_good += good[s];
     }
-    free(buf);
     free(c);
     free(sorted);
     return n_good;
@@ -242,10 +311,10 @@ static int segment_stations(vflow_ctx *ctx, const vflow_sections *img,
     bool *good = malloc(n * sizeof *good);
     if (good == NULL)
         return vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
-    size_t n_good = good_stations(img, good, err);
+    size_t n_good = good_stations(ctx, img, good, err);
     int rc = 0;
     if (n_good == SIZE_MAX) {
-        rc = VFLOW_ENOMEM;
+        rc = err != NULL && err->code < 0 ? err->code : VFLOW_ENOMEM;
     } else if (n_good == 0) {
         rc = vflow_error_set(
             err, VFLOW_EINVAL,
@@ -317,12 +386,14 @@ static int segment(vflow_ctx *ctx, const vflow_volume *vol,
 /* Clearance of point (u, v) of the frame: its distance to the nearest
  * vertex of the polar contour r[0..n-1] (the radius of the largest circle
  * about it inside the lumen, to the contour's angular resolution). */
-static double clearance(const float *r, size_t n, double u, double v)
+static double clearance(const float *r, size_t n, const unit_circle *uc,
+                        double u, double v)
 {
     double best = INFINITY;
     for (size_t a = 0; a < n; a++) {
-        double th = 2.0 * M_PI * (double)a / (double)n;
-        double du = r[a] * cos(th) - u, dv = r[a] * sin(th) - v;
+        double x, y;
+        contour_vertex(r, n, a, uc, &x, &y);
+        double du = x - u, dv = y - v;
         best = fmin(best, du * du + dv * dv);
     }
     return sqrt(best);
@@ -336,11 +407,12 @@ static double clearance(const float *r, size_t n, double u, double v)
  * and moving there brings the station closer to the far wall. Tries the
  * full move, then 1/2, 1/4, 1/8 of it; none of them: stay.
  */
-static void keep_clearance(const float *r, size_t n, double *cu, double *cv)
+static void keep_clearance(const float *r, size_t n, const unit_circle *uc,
+                           double *cu, double *cv)
 {
-    double c0 = clearance(r, n, 0.0, 0.0);
+    double c0 = clearance(r, n, uc, 0.0, 0.0);
     for (double f = 1.0; f > 0.1; f *= 0.5)
-        if (clearance(r, n, f * *cu, f * *cv) >= c0) {
+        if (clearance(r, n, uc, f * *cu, f * *cv) >= c0) {
             *cu *= f;
             *cv *= f;
             return;
@@ -352,14 +424,21 @@ static void keep_clearance(const float *r, size_t n, double *cu, double *cv)
 static vflow_polyline *recentre(const vflow_contours *c, double rmax,
                                 const vflow_refine_params *p, vflow_error *err)
 {
-    vflow_polyline *pts = vflow_polyline_create(c->count, err);
-    if (pts == NULL)
+    unit_circle uc;
+    if (unit_circle_init(&uc, c->n_angles) < 0) {
+        vflow_error_set(err, VFLOW_ENOMEM, "out of memory (refine)");
         return NULL;
+    }
+    vflow_polyline *pts = vflow_polyline_create(c->count, err);
+    if (pts == NULL) {
+        free(uc.cos_t);
+        return NULL;
+    }
     for (size_t s = 0; s < c->count; s++) {
         const vflow_frame *f = &c->frames[s];
         const float *r = c->lumen_r + s * c->n_angles;
         double cu, cv;
-        vflow_refine_contour_centroid(r, c->n_angles, &cu, &cv);
+        contour_centroid(r, c->n_angles, &uc, &cu, &cv);
         /* A contour that reaches the edge of the polar range is not a
          * closed lumen (a chamber, the ostium): keep that station. */
         bool open = false;
@@ -373,11 +452,12 @@ static vflow_polyline *recentre(const vflow_contours *c, double rmax,
             cv *= p->max_shift_mm / m;
         }
         if (!open && isfinite(m))
-            keep_clearance(r, c->n_angles, &cu, &cv);
+            keep_clearance(r, c->n_angles, &uc, &cu, &cv);
         for (int k = 0; k < 3; k++)
             pts->xyz[s][k] = f->center[k] + cu * f->normal[k] +
                              cv * f->binormal[k];
     }
+    free(uc.cos_t);
     vflow_polyline *out = vflow_centerline_resample(pts, p->spacing_mm,
                                                     p->smoothing_mm, err);
     vflow_object_release(&pts->base);
@@ -426,6 +506,16 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
     if (vol == NULL || cl == NULL)
         return vflow_error_set(err, VFLOW_EINVAL,
                                "refine needs a volume and a centerline");
+    /* polar_dp decides "CT" (calcium handling, wall level) by a sparse
+     * scan of the whole volume, twice per call and ~2 ms each (a cache
+     * miss per sample): decide once and segment a view of the volume
+     * whose modality says so. The view shares the voxels and is never
+     * retained or released. */
+    vflow_volume typed = *vol;
+    if (typed.modality == VFLOW_MODALITY_UNKNOWN)
+        typed.modality = vflow_pdp_volume_is_ct(vol) ? VFLOW_MODALITY_CT
+                                                     : VFLOW_MODALITY_MR;
+    vol = &typed;
     vflow_refine_info inf = {0, 0.0, 0, 0.0};
     vflow_refine_params pw = *p; /* working copy: carries the PSF estimate */
     vflow_polyline *cur = (vflow_polyline *)vflow_object_retain(
