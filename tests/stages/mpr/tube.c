@@ -130,6 +130,11 @@ int tube_label(const tube_spec *t, const double p[3])
             return 3;
         return 2;
     }
+    if (t->sleeve_mm > 0) {
+        double rs_a = ro_a + t->sleeve_mm, rs_b = ro_b + t->sleeve_mm;
+        if ((x * x) / (rs_a * rs_a) + (y * y) / (rs_b * rs_b) > 1.0)
+            return 4;
+    }
     return 0;
 }
 
@@ -139,6 +144,7 @@ static double level(const tube_spec *t, int label)
     case 1: return t->lumen_hu;
     case 2: return t->wall_hu;
     case 3: return t->calcium_hu;
+    case 4: return t->tissue_hu;
     default: return t->fat_hu;
     }
 }
@@ -234,8 +240,18 @@ vflow_volume *tube_make(const tube_spec *t)
                 double dist = tube_axis_distance(t, p, NULL);
                 double reach = fmax(t->radius_mm, t->ellipse_b_mm) +
                                t->wall_mm + t->voxel_mm;
+                /* Sleeve end: between the minor and major semi-axis
+                 * plus wall and sleeve; supersampled in between. */
+                double b = t->ellipse_b_mm > 0 ? t->ellipse_b_mm
+                                               : t->radius_mm;
+                double s_in = fmin(t->radius_mm, b) + t->wall_mm +
+                              t->sleeve_mm - t->voxel_mm;
+                double s_out = reach + t->sleeve_mm;
                 double acc = 0;
-                if (dist > reach) {
+                if (t->sleeve_mm > 0 && dist > s_out) {
+                    acc = t->tissue_hu;
+                } else if (dist > reach &&
+                           (t->sleeve_mm <= 0 || dist < s_in)) {
                     acc = t->fat_hu;
                 } else {
                     for (int a = 0; a < ss; a++)

@@ -21,7 +21,10 @@ typedef struct tube_spec {
     double radius_mm;     /* lumen radius (circular) ... */
     double ellipse_b_mm;  /* ... or, if > 0, the second semi-axis */
     double wall_mm;       /* wall thickness (0: none) */
-    double lumen_hu, wall_hu, fat_hu, calcium_hu;
+    double sleeve_mm;     /* > 0: fat only this far past the outer wall,
+                             then `tissue_hu` (a vessel buried in
+                             myocardium under a fat sleeve); 0: fat */
+    double lumen_hu, wall_hu, fat_hu, calcium_hu, tissue_hu;
     bool calcium;         /* a calcium block inside the wall, touching the
                              lumen, on one side along the whole tube */
     double blur_mm;       /* Gaussian PSF sigma (0: none) */
@@ -40,7 +43,8 @@ void tube_spec_default(tube_spec *t);
  * then blurred and noised. Transfer full. */
 vflow_volume *tube_make(const tube_spec *t);
 
-/* Label of a world point: 0 fat, 1 lumen, 2 wall, 3 calcium. */
+/* Label of a world point: 0 fat, 1 lumen, 2 wall, 3 calcium, 4 tissue
+ * beyond the fat sleeve. */
 int tube_label(const tube_spec *t, const double p[3]);
 
 /* Nearest axis point of p (world mm) and the distance to it. */
