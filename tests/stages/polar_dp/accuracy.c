@@ -18,12 +18,13 @@ static double contour_area(const float *r, size_t n)
 
 /* Segments a straight tube along its true axis and returns the mean
  * absolute lumen area error (fraction) and the mean outer radial error. */
-static void straight_errors(const tube_spec *t, double *area_err,
-                            double *outer_err, vflow_pdp_info *info)
+static void axis_errors(const tube_spec *t, double a0, double a1,
+                        double psf_sigma_mm, double *area_err,
+                        double *outer_err, vflow_pdp_info *info)
 {
     vflow_volume *vol = tube_make(t);
     cr_assert_not_null(vol);
-    vflow_polyline *cl = tube_axis_polyline(t, -8.0, 8.0, 33, true, 0.0);
+    vflow_polyline *cl = tube_axis_polyline(t, a0, a1, 33, true, 0.0);
     vflow_frame *frames;
     size_t n;
     cr_assert_eq(vflow_xs_stations(cl, 0.3, &frames, &n, NULL, NULL), 0);
@@ -35,6 +36,7 @@ static void straight_errors(const tube_spec *t, double *area_err,
                                      &dr, &err), 0, "%s", err.message);
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
+    p.psf_sigma_mm = psf_sigma_mm;
     vflow_contours *c = NULL;
     cr_assert_eq(vflow_pdp_segment(NULL, img, dr, vol, &p, &c, info, &err), 0,
                  "%s", err.message);
@@ -56,6 +58,12 @@ static void straight_errors(const tube_spec *t, double *area_err,
     free(frames);
     vflow_object_release(&cl->base);
     vflow_object_release(&vol->base);
+}
+
+static void straight_errors(const tube_spec *t, double *area_err,
+                            double *outer_err, vflow_pdp_info *info)
+{
+    axis_errors(t, -8.0, 8.0, 0.0, area_err, outer_err, info);
 }
 
 /* The issue's target: <= 5 % mean area error over stations of radius
@@ -154,6 +162,42 @@ Test(polar_dp, buried_vessel_area_within_5_percent)
                 100 * ea, info.psf_sigma_mm);
     cr_expect_leq(ea, 0.05, "buried R = 1.1 mm: area error %.1f %%",
                   100 * ea);
+}
+
+/* A tight bend: the tortuous phantom's radius of curvature (5 mm) on a
+ * small lumen (R 1.1 mm, 0.5 mm wall), PSF sigma 0.6 mm given (as the
+ * `psf` stage gives it), noise-free, on the exact axis (a torus arc of
+ * 2.5 rad). Blurring a curved tube is not blurring its 2-D section: along
+ * the blur's reach (~sigma) the axis leaves the tangent by ~sigma^2 /
+ * (2 Rc) towards the inner side, and the inner side holds more lumen per
+ * arc length (volume element 1 - r cos(theta) / Rc). Both first-order
+ * terms are odd in cos(theta): they shift the blurred section towards the
+ * inner side without changing its mean over the angles; what is left is
+ * second order, (sigma / Rc)^2 and (r / Rc)^2 times the blur correction
+ * (itself ~sigma^2 / (2 r) of radius), a fraction of a percent of area
+ * at r / Rc = 0.22 and sigma / Rc = 0.12. Measured: 1.5 % bent vs 1.1 %
+ * straight. Bound: the 5 % target, and at most 1.5 pp above the same
+ * straight tube. */
+Test(polar_dp, bent_vessel_area_within_5_percent)
+{
+    tube_spec t;
+    tube_spec_default(&t);
+    t.shape = TUBE_TORUS;
+    t.bend_mm = 5.0;
+    t.radius_mm = 1.1;
+    t.wall_mm = 0.5;
+    t.blur_mm = 0.6;
+    double ea, eo, es, eso;
+    vflow_pdp_info info;
+    axis_errors(&t, 0.3, 2.8, t.blur_mm, &ea, &eo, &info);
+    tube_spec straight = t;
+    straight.shape = TUBE_STRAIGHT;
+    axis_errors(&straight, -8.0, 8.0, t.blur_mm, &es, &eso, &info);
+    cr_log_info("bend Rc 5 mm, R 1.1 mm, sigma given: area error %.2f %% "
+                "(straight %.2f %%)", 100 * ea, 100 * es);
+    cr_expect_leq(ea, 0.05, "bent R = 1.1 mm: area error %.1f %%", 100 * ea);
+    cr_expect_leq(ea - es, 0.015, "the bend adds %.1f pp of area error",
+                  100 * (ea - es));
 }
 
 /* KNOWN SHORTFALL (documented, see README "Known weaknesses"): a thin wall
