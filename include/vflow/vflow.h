@@ -8,5 +8,6 @@
 #include "vflow/volume.h"
 #include "vflow/plugin.h"
 #include "vflow/runtime.h"
+#include "vflow/select.h"
 
 #endif

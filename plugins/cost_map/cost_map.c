@@ -8,6 +8,7 @@
 
 #include "cost_map.h"
 #include "hessian.h"
+#include "vflow/select.h"
 #include "vflow/volume.h"
 
 /* ------------------------------------------------------ intensity prior */
@@ -23,48 +24,10 @@ bool vflow_volume_is_ct(const vflow_volume *vol)
     return lo <= -500.0 && hi >= 300.0;   /* air and contrast in HU */
 }
 
-/* The element a full sort of v[0..n) would put at index `want` (< n),
- * found by quickselect (Hoare partition, median-of-three pivot) in O(n)
- * instead of sorting; reorders v. */
-static double select_kth(double *v, size_t n, size_t want)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        double a = v[lo], b = v[mid], c = v[hi];
-        double pivot = a < b ? (b < c ? b : (a < c ? c : a))
-                             : (a < c ? a : (b < c ? c : b));
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        /* now v[lo..j] <= pivot <= v[i..hi], and j < i */
-        if (want <= j)
-            hi = j;
-        else if (want >= i)
-            lo = i;
-        else
-            break; /* v[j+1 .. i-1] all equal the pivot */
-    }
-    return v[want];
-}
-
 /* q-quantile (0..1) of v[0..n): index round(q (n - 1)) (reorders v). */
 static double quantile(double *v, size_t n, double q)
 {
-    return select_kth(v, n, (size_t)floor(q * (double)(n - 1) + 0.5));
+    return vflow_select_double(v, n, (size_t)floor(q * (double)(n - 1) + 0.5));
 }
 
 /* Voxel box of +-r_mm around a world point, clipped; false if outside. */
@@ -108,7 +71,7 @@ static double lumen_at(const vflow_volume *vol, const double xyz[3],
     if (n == 0)
         return NAN;
     size_t first = n >= 4 ? n - n / 4 : 0;   /* the brightest quarter */
-    return select_kth(buf, n, first + (n - first) / 2);
+    return vflow_select_double(buf, n, first + (n - first) / 2);
 }
 
 /* Samples the box of +-r_mm around the point on a stride keeping at most

@@ -7,50 +7,13 @@
 #include <string.h>
 
 #include "fmm.h"
+#include "vflow/select.h"
 #include "vflow/volume.h"
 
 /* Half-width of the box that defines "the speed around" a click, mm. */
 #define SEED_CONTEXT_MM 15.0
 /* Samples drawn from that box for its percentiles. */
 #define SEED_CONTEXT_SAMPLES 32768
-
-/* The element a full sort of v[0..n) would put at index `want` (< n), by
- * quickselect (Hoare partition, median-of-three pivot): O(n) instead of a
- * sort of the 32 k samples per call; reorders v. */
-static float select_kth(float *v, size_t n, size_t want)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        float a = v[lo], b = v[mid], c = v[hi];
-        float pivot = a < b ? (b < c ? b : (a < c ? c : a))
-                            : (a < c ? a : (b < c ? c : b));
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                float t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        /* now v[lo..j] <= pivot <= v[i..hi], and j < i */
-        if (want <= j)
-            hi = j;
-        else if (want >= i)
-            lo = i;
-        else
-            break; /* v[j+1 .. i-1] all equal the pivot */
-    }
-    return v[want];
-}
 
 static inline float speed_at(const float *F, size_t v)
 {
@@ -112,7 +75,7 @@ static int box_speed_stats(const vflow_volume *vol, const float *F,
                  i += stride)
                 s[m++] = speed_at(row, i);
         }
-    out->rank_value = select_kth(s, m, m / rank_div);
+    out->rank_value = vflow_select_float(s, m, m / rank_div);
     out->max = mx;
     out->min_positive = minpos;
     free(s);

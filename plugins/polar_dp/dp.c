@@ -8,6 +8,7 @@
 
 #include "polar_dp.h"
 #include "xsection.h"
+#include "vflow/select.h"
 #include "vflow/volume.h"
 
 void vflow_pdp_params_default(vflow_pdp_params *p)
@@ -322,48 +323,15 @@ double vflow_pdp_closed_path(const float *cost, size_t n_a, size_t n_r,
 
 /* ------------------------------------------------------ segmentation */
 
-
-/* k-th smallest of n floats (Hoare's quickselect; reorders `v`). */
-static float select_f(float *v, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        float pivot = v[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                float t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return v[k];
-    }
-    return v[k];
-}
-
 double vflow_pdp_median(float *v, size_t n)
 {
     if (n == 0)
         return 0.0;
     if (n % 2)
-        return select_f(v, n, n / 2);
-    double hi = select_f(v, n, n / 2);
-    /* select_f leaves v[0 .. n/2-1] <= v[n/2]: the other middle value is
-     * the largest of them (one scan, not a second selection). */
+        return vflow_select_float(v, n, n / 2);
+    double hi = vflow_select_float(v, n, n / 2);
+    /* The selection leaves v[0 .. n/2-1] <= v[n/2]: the other middle
+     * value is the largest of them (one scan, not a second selection). */
     float lo = v[0];
     for (size_t i = 1; i < n / 2; i++)
         lo = v[i] > lo ? v[i] : lo;
