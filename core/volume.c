@@ -76,24 +76,9 @@ bool vflow_volume_contains_world(const vflow_volume *vol, const double xyz[3])
     return vflow_volume_contains_index(vol, ijk);
 }
 
-static double get_linear(const vflow_volume *vol, size_t idx)
-{
-    switch (vol->dtype) {
-    case VFLOW_DTYPE_U8: return ((const uint8_t *)vol->data)[idx];
-    case VFLOW_DTYPE_I8: return ((const int8_t *)vol->data)[idx];
-    case VFLOW_DTYPE_I16: return ((const int16_t *)vol->data)[idx];
-    case VFLOW_DTYPE_U16: return ((const uint16_t *)vol->data)[idx];
-    case VFLOW_DTYPE_I32: return ((const int32_t *)vol->data)[idx];
-    case VFLOW_DTYPE_U32: return ((const uint32_t *)vol->data)[idx];
-    case VFLOW_DTYPE_F32: return ((const float *)vol->data)[idx];
-    case VFLOW_DTYPE_F64: return ((const double *)vol->data)[idx];
-    default: return 0.0;
-    }
-}
-
 double vflow_volume_get(const vflow_volume *vol, size_t i, size_t j, size_t k)
 {
-    return get_linear(vol, vflow_volume_index(vol, i, j, k));
+    return vflow_volume_value_at(vol, vflow_volume_index(vol, i, j, k));
 }
 
 static double saturate(double v, double lo, double hi)
@@ -200,7 +185,7 @@ vflow_volume *vflow_volume_to_f32(const vflow_volume *vol, vflow_error *err)
     float *dst = out->data;
     size_t n = vflow_volume_voxel_count(vol);
     for (size_t i = 0; i < n; i++)
-        dst[i] = (float)get_linear(vol, i);
+        dst[i] = (float)vflow_volume_value_at(vol, i);
     return out;
 }
 
@@ -248,7 +233,7 @@ void vflow_volume_min_max(const vflow_volume *vol, double *min, double *max)
         case VFLOW_DTYPE_U32: MIN_MAX_INT(uint32_t); break;
         case VFLOW_DTYPE_F32: MIN_MAX_FLOAT(float); break;
         case VFLOW_DTYPE_F64: MIN_MAX_FLOAT(double); break;
-        default: lo = hi = 0.0; break; /* as get_linear reads them */
+        default: lo = hi = 0.0; break; /* as vflow_volume_value_at reads them */
         }
     }
     if (min != NULL)

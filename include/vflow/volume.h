@@ -18,6 +18,25 @@ static inline size_t vflow_volume_index(const vflow_volume *vol, size_t i,
     return i + vol->dims[0] * (j + vol->dims[1] * k);
 }
 
+/* Value of the voxel at linear index `idx` (no bounds check, no scaling
+ * beyond the stored type), inline so that loops over many voxels pay no
+ * call per sample. */
+static inline double vflow_volume_value_at(const vflow_volume *vol,
+                                           size_t idx)
+{
+    switch (vol->dtype) {
+    case VFLOW_DTYPE_U8: return ((const uint8_t *)vol->data)[idx];
+    case VFLOW_DTYPE_I8: return ((const int8_t *)vol->data)[idx];
+    case VFLOW_DTYPE_I16: return ((const int16_t *)vol->data)[idx];
+    case VFLOW_DTYPE_U16: return ((const uint16_t *)vol->data)[idx];
+    case VFLOW_DTYPE_I32: return ((const int32_t *)vol->data)[idx];
+    case VFLOW_DTYPE_U32: return ((const uint32_t *)vol->data)[idx];
+    case VFLOW_DTYPE_F32: return ((const float *)vol->data)[idx];
+    case VFLOW_DTYPE_F64: return ((const double *)vol->data)[idx];
+    default: return 0.0;
+    }
+}
+
 /* Continuous voxel coordinates (ijk) -> world mm (xyz). */
 void vflow_volume_index_to_world(const vflow_volume *vol, const double ijk[3],
                                  double xyz[3]);

@@ -14,6 +14,7 @@
  * between plateaus many sigma wide, where sigma is the only width. */
 #include "psf_estimate.h"
 
+#include "vflow/select.h"
 #include "vflow/volume.h"
 
 #include <math.h>
@@ -29,54 +30,12 @@ void vflow_psf_params_default(vflow_psf_params *p)
     p->min_edges = 20;
 }
 
-/* ------------------------------------------------------------ voxels */
-
-static double voxel(const vflow_volume *v, size_t idx)
-{
-    switch (v->dtype) {
-    case VFLOW_DTYPE_U8: return ((const uint8_t *)v->data)[idx];
-    case VFLOW_DTYPE_I8: return ((const int8_t *)v->data)[idx];
-    case VFLOW_DTYPE_I16: return ((const int16_t *)v->data)[idx];
-    case VFLOW_DTYPE_U16: return ((const uint16_t *)v->data)[idx];
-    case VFLOW_DTYPE_I32: return ((const int32_t *)v->data)[idx];
-    case VFLOW_DTYPE_U32: return ((const uint32_t *)v->data)[idx];
-    case VFLOW_DTYPE_F32: return ((const float *)v->data)[idx];
-    case VFLOW_DTYPE_F64: return ((const double *)v->data)[idx];
-    default: return 0.0;
-    }
-}
-
-/* The k-th smallest of n floats (reorders v; Wirth's selection, expected
- * O(n)). */
-static double select_rank(float *v, size_t n, size_t k)
-{
-    long lo = 0, hi = (long)n - 1, kk = (long)k;
-    while (lo < hi) {
-        float x = v[kk];
-        long i = lo, j = hi;
-        do {
-            while (v[i] < x)
-                i++;
-            while (x < v[j])
-                j--;
-            if (i <= j) {
-                float t = v[i];
-                v[i++] = v[j];
-                v[j--] = t;
-            }
-        } while (i <= j);
-        if (j < kk)
-            lo = i;
-        if (kk < i)
-            hi = j;
-    }
-    return v[kk];
-}
+/* ------------------------------------------------------------ ranks */
 
 /* Median of n floats (reorders v; 0 when n is 0). */
 static double median_f(float *v, size_t n)
 {
-    return n > 0 ? select_rank(v, n, n / 2) : 0.0;
+    return n > 0 ? vflow_select_float(v, n, n / 2) : 0.0;
 }
 
 /* ---------------------------------------------------- candidate lattice */
@@ -118,11 +77,11 @@ static void lattice_gradient_job(void *user, size_t begin, size_t end,
             for (size_t a = 0; a < l->n[0]; a++) {
                 size_t i = lattice_coord(l, v, 0, a);
                 size_t idx = i + sy * j + sz * k;
-                double gx = (voxel(v, idx + sx) - voxel(v, idx - sx)) /
+                double gx = (vflow_volume_value_at(v, idx + sx) - vflow_volume_value_at(v, idx - sx)) /
                             (2.0 * v->spacing[0]);
-                double gy = (voxel(v, idx + sy) - voxel(v, idx - sy)) /
+                double gy = (vflow_volume_value_at(v, idx + sy) - vflow_volume_value_at(v, idx - sy)) /
                             (2.0 * v->spacing[1]);
-                double gz = (voxel(v, idx + sz) - voxel(v, idx - sz)) /
+                double gz = (vflow_volume_value_at(v, idx + sz) - vflow_volume_value_at(v, idx - sz)) /
                             (2.0 * v->spacing[2]);
                 double g = sqrt(gx * gx + gy * gy + gz * gz);
                 l->gmag[a + l->n[0] * (b + l->n[1] * c)] =
@@ -150,7 +109,7 @@ static size_t pick_candidates(const lattice *l, size_t max_fits,
     if (n > want) {
         /* the want-th largest */
         memcpy(tmp, l->gmag, n * sizeof *tmp);
-        top_g = select_rank(tmp, n, n - want);
+        top_g = vflow_select_float(tmp, n, n - want);
     }
     free(tmp);
     double thr = fmax(floor_g, top_g);
@@ -384,7 +343,7 @@ static bool smoothed_normal(const vflow_volume *v, const size_t c[3],
         for (int u = -1; u <= 1; u++)
             for (int w = -1; w <= 1; w++) {
                 size_t q = base + (size_t)((long)st[b1] * u + (long)st[b2] * w);
-                sum += voxel(v, q + st[a]) - voxel(v, q - st[a]);
+                sum += vflow_volume_value_at(v, q + st[a]) - vflow_volume_value_at(v, q - st[a]);
             }
         n[a] = sum / v->spacing[a];
         l += n[a] * n[a];
@@ -427,7 +386,7 @@ static void gather(const vflow_volume *v, const size_t c[3], const double *n,
                 s->g0[s->n] = g;
                 s->h1[s->n] = h1;
                 s->h2[s->n] = h2;
-                s->v[s->n] = voxel(v, vflow_volume_index(v, (size_t)i,
+                s->v[s->n] = vflow_volume_value_at(v, vflow_volume_index(v, (size_t)i,
                                                          (size_t)j, (size_t)k));
                 s->n++;
             }
@@ -670,7 +629,7 @@ static void pool_fits(const vflow_volume *v, edge_fit *f, size_t n,
     for (size_t i = 0; i < n; i++)
         if (f[i].ok)
             tmp[m++] = (float)f[i].rms;
-    double noise = m > 0 ? select_rank(tmp, m, m / 4) : 0.0;
+    double noise = m > 0 ? vflow_select_float(tmp, m, m / 4) : 0.0;
     m = 0;
     for (size_t i = 0; i < n; i++) {
         if (!f[i].ok)

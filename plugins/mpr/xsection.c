@@ -587,24 +587,6 @@ static double lower_quartile(double *v, size_t n)
     return n > 0 ? v[n / 4] : 0.0;
 }
 
-/* Voxel idx of `vol` as a double (vflow_volume_get without the call
- * into libvflow and the index product: the radius probe reads ~0.5 M
- * voxels per refine pass). */
-static inline double voxel_value(const vflow_volume *vol, size_t idx)
-{
-    switch (vol->dtype) {
-    case VFLOW_DTYPE_U8: return ((const uint8_t *)vol->data)[idx];
-    case VFLOW_DTYPE_I8: return ((const int8_t *)vol->data)[idx];
-    case VFLOW_DTYPE_I16: return ((const int16_t *)vol->data)[idx];
-    case VFLOW_DTYPE_U16: return ((const uint16_t *)vol->data)[idx];
-    case VFLOW_DTYPE_I32: return ((const int32_t *)vol->data)[idx];
-    case VFLOW_DTYPE_U32: return ((const uint32_t *)vol->data)[idx];
-    case VFLOW_DTYPE_F32: return ((const float *)vol->data)[idx];
-    case VFLOW_DTYPE_F64: return ((const double *)vol->data)[idx];
-    default: return 0.0;
-    }
-}
-
 /* Clamped base index and fraction (as core's split_clamped). */
 static inline void split_index(double x, size_t n, size_t *i0, double *f)
 {
@@ -635,14 +617,14 @@ static double sample_linear_world(const vflow_volume *vol, const double xyz[3])
     size_t sy = vol->dims[1] > 1 ? vol->dims[0] : 0;
     size_t sz = vol->dims[2] > 1 ? vol->dims[0] * vol->dims[1] : 0;
     size_t b = vflow_volume_index(vol, i0, j0, k0);
-    double c000 = voxel_value(vol, b);
-    double c100 = voxel_value(vol, b + sx);
-    double c010 = voxel_value(vol, b + sy);
-    double c110 = voxel_value(vol, b + sy + sx);
-    double c001 = voxel_value(vol, b + sz);
-    double c101 = voxel_value(vol, b + sz + sx);
-    double c011 = voxel_value(vol, b + sz + sy);
-    double c111 = voxel_value(vol, b + sz + sy + sx);
+    double c000 = vflow_volume_value_at(vol, b);
+    double c100 = vflow_volume_value_at(vol, b + sx);
+    double c010 = vflow_volume_value_at(vol, b + sy);
+    double c110 = vflow_volume_value_at(vol, b + sy + sx);
+    double c001 = vflow_volume_value_at(vol, b + sz);
+    double c101 = vflow_volume_value_at(vol, b + sz + sx);
+    double c011 = vflow_volume_value_at(vol, b + sz + sy);
+    double c111 = vflow_volume_value_at(vol, b + sz + sy + sx);
     double c00 = c000 + fx * (c100 - c000), c10 = c010 + fx * (c110 - c010);
     double c01 = c001 + fx * (c101 - c001), c11 = c011 + fx * (c111 - c011);
     double c0 = c00 + fy * (c10 - c00), c1 = c01 + fy * (c11 - c01);
