@@ -10,6 +10,8 @@
 #                 eval.txt, eval.json; summary.tsv for all pairs
 #   NAME_PATTERNS optional comma-separated shell patterns: only the pairs
 #                 whose name matches one of them
+# VFLOW_REAL_PIPELINE (environment) runs another pipeline with the same
+# inputs instead, e.g. pipelines/lad-interactive.yaml (serve's default).
 # Environment: VFLOW_REAL_DATA (default: $VFLOW_SHARED_DIR/data/real, and
 # VFLOW_SHARED_DIR defaults to <source root>/../shared).
 # Exit 0 when every pair passes, 1 when one fails, 77 (meson's skip) when the
@@ -96,7 +98,8 @@ while read -r volume name start end checks; do
     done
     set -- "$@" --image "$eval_image"
     t0=$(date +%s.%N)
-    "$vflow" run "$src/pipelines/lad.yaml" --set "image=$image" \
+    "$vflow" run "${VFLOW_REAL_PIPELINE:-$src/pipelines/lad.yaml}" \
+        --set "image=$image" \
         --set "start=$start" --set "end=$end" --out "$dir" \
         > "$dir/run.log" 2>&1
     run_rc=$?
