@@ -60,14 +60,16 @@ static double contour_area(const float *r, size_t n)
     return s;
 }
 
-/* The blur-corrected lumen at the narrowest station stays within 8 % of
+/* The blur-corrected lumen at the narrowest station stays within 3 % of
  * the true minimal area pi 0.75^2 (noise-free, sigma given). A plain
  * Gaussian average of the neighbours' profiles over smooth_mm = 0.5 mm
  * puts the minimum's edge at the neighbours' mean radius (~ sig^2 r'' / 2
  * too large): measured +57 % here before the profiles were aligned on the
  * local radius trend, +7.3 % after (the cos^2 minimum is only roughly
  * quadratic over the +-1.25 mm window, and a 0.75 mm lumen spans 7.5
- * polar rows). The unnarrowed part stays within 5 %. */
+ * polar rows), +0.6 % since the lumen level is fixed to the vessel's
+ * trend on the station's own profile (round 10, lumen_level_trend). The
+ * unnarrowed part stays within 5 %. */
 Test(polar_dp, short_stenosis_keeps_its_minimal_lumen_area)
 {
     vflow_volume *vol = stenosed_tube();
@@ -110,7 +112,7 @@ Test(polar_dp, short_stenosis_keeps_its_minimal_lumen_area)
     double truth = M_PI * RMIN * RMIN, ref = M_PI * R0 * R0;
     cr_log_info("MLA %.3f mm2 (truth %.3f), reference %.3f (truth %.3f)",
                 mla, truth, far / (double)n_far, ref);
-    cr_expect_leq(fabs(mla - truth) / truth, 0.08,
+    cr_expect_leq(fabs(mla - truth) / truth, 0.03,
                   "minimal lumen area %.3f mm2, truth %.3f mm2", mla, truth);
     cr_expect_leq(fabs(far / (double)n_far - ref) / ref, 0.05,
                   "reference area %.3f mm2, truth %.3f mm2",
