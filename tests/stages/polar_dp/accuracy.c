@@ -3,18 +3,10 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
+#include "pdp_harness.h"
 #include "polar_dp.h"
 #include "tube.h"
 #include "xsection.h"
-
-/* Area of the closed polar contour r[a] (polygon through the vertices). */
-static double contour_area(const float *r, size_t n)
-{
-    double s = 0.0, w = sin(2.0 * M_PI / (double)n);
-    for (size_t a = 0; a < n; a++)
-        s += 0.5 * (double)r[a] * (double)r[(a + 1) % n] * w;
-    return s;
-}
 
 /* Segments a straight tube along its true axis and returns the mean
  * absolute lumen area error (fraction) and the mean outer radial error. */
@@ -25,26 +17,15 @@ static void axis_errors(const tube_spec *t, double a0, double a1,
     vflow_volume *vol = tube_make(t);
     cr_assert_not_null(vol);
     vflow_polyline *cl = tube_axis_polyline(t, a0, a1, 33, true, 0.0);
-    vflow_frame *frames;
-    size_t n;
-    cr_assert_eq(vflow_xs_stations(cl, 0.3, &frames, &n, NULL, NULL), 0);
-    vflow_polar_params pp;
-    vflow_polar_params_default(&pp);
-    vflow_sections *img = NULL, *dr = NULL;
-    vflow_error err = {0};
-    cr_assert_eq(vflow_polar_compute(NULL, vol, frames, n, NULL, &pp, &img,
-                                     &dr, &err), 0, "%s", err.message);
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
     p.psf_sigma_mm = psf_sigma_mm;
-    vflow_contours *c = NULL;
-    cr_assert_eq(vflow_pdp_segment(NULL, img, dr, vol, &p, &c, info, &err), 0,
-                 "%s", err.message);
+    vflow_contours *c = pdp_segment_along(vol, cl, 0.3, &p, info);
     double truth = M_PI * t->radius_mm *
                    (t->ellipse_b_mm > 0 ? t->ellipse_b_mm : t->radius_mm);
     double ea = 0.0, eo = 0.0;
     for (size_t s = 0; s < c->count; s++) {
-        ea += fabs(contour_area(c->lumen_r + s * c->n_angles, c->n_angles) -
+        ea += fabs(pdp_contour_area(c->lumen_r + s * c->n_angles, c->n_angles) -
                    truth) / truth;
         for (size_t a = 0; a < c->n_angles; a++)
             eo += fabs(c->outer_r[s * c->n_angles + a] -
@@ -53,9 +34,6 @@ static void axis_errors(const tube_spec *t, double a0, double a1,
     *area_err = ea / (double)c->count;
     *outer_err = eo / (double)(c->count * c->n_angles);
     vflow_object_release(&c->base);
-    vflow_object_release(&img->base);
-    vflow_object_release(&dr->base);
-    free(frames);
     vflow_object_release(&cl->base);
     vflow_object_release(&vol->base);
 }

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "pdp_harness.h"
 #include "polar_dp.h"
 #include "tube.h"
 #include "vflow/volume.h"
@@ -16,21 +17,7 @@ static vflow_contours *segment(const tube_spec *t, vflow_volume **vol_out,
     vflow_volume *vol = tube_make(t);
     cr_assert_not_null(vol);
     vflow_polyline *cl = tube_axis_polyline(t, -6.0, 6.0, 25, true, 0.0);
-    vflow_frame *frames;
-    size_t n;
-    cr_assert_eq(vflow_xs_stations(cl, 0.3, &frames, &n, NULL, NULL), 0);
-    vflow_polar_params pp;
-    vflow_polar_params_default(&pp);
-    vflow_sections *img = NULL, *dr = NULL;
-    vflow_error err = {0};
-    cr_assert_eq(vflow_polar_compute(NULL, vol, frames, n, NULL, &pp, &img,
-                                     &dr, &err), 0, "%s", err.message);
-    vflow_contours *c = NULL;
-    cr_assert_eq(vflow_pdp_segment(NULL, img, dr, vol, p, &c, NULL, &err), 0,
-                 "%s", err.message);
-    vflow_object_release(&img->base);
-    vflow_object_release(&dr->base);
-    free(frames);
+    vflow_contours *c = pdp_segment_along(vol, cl, 0.3, p, NULL);
     vflow_object_release(&cl->base);
     *vol_out = vol;
     return c;

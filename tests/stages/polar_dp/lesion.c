@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
+#include "pdp_harness.h"
 #include "polar_dp.h"
 #include "tube.h"
 #include "xsection.h"
@@ -52,14 +53,6 @@ static vflow_volume *stenosed_tube(void)
     return v;
 }
 
-static double contour_area(const float *r, size_t n)
-{
-    double s = 0.0, w = sin(2.0 * M_PI / (double)n);
-    for (size_t a = 0; a < n; a++)
-        s += 0.5 * (double)r[a] * (double)r[(a + 1) % n] * w;
-    return s;
-}
-
 /* The blur-corrected lumen at the narrowest station stays within 3 % of
  * the true minimal area pi 0.75^2 (noise-free, sigma given). A plain
  * Gaussian average of the neighbours' profiles over smooth_mm = 0.5 mm
@@ -81,26 +74,15 @@ Test(polar_dp, short_stenosis_keeps_its_minimal_lumen_area)
     axis.dir[2] = 0.0;
     vflow_polyline *cl = tube_axis_polyline(&axis, -8.0, 8.0, 33, true, 0.0);
     cr_assert_not_null(cl);
-    vflow_frame *frames;
-    size_t n;
-    cr_assert_eq(vflow_xs_stations(cl, 0.25, &frames, &n, NULL, NULL), 0);
-    vflow_polar_params pp;
-    vflow_polar_params_default(&pp);
-    vflow_sections *img = NULL, *dr = NULL;
-    vflow_error err = {0};
-    cr_assert_eq(vflow_polar_compute(NULL, vol, frames, n, NULL, &pp, &img,
-                                     &dr, &err), 0, "%s", err.message);
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
     p.psf_sigma_mm = SIGMA;
-    vflow_contours *out = NULL;
-    cr_assert_eq(vflow_pdp_segment(NULL, img, dr, vol, &p, &out, NULL, &err),
-                 0, "%s", err.message);
+    vflow_contours *out = pdp_segment_along(vol, cl, 0.25, &p, NULL);
     double mla = INFINITY, far = 0.0;
     size_t n_far = 0;
     for (size_t s = 0; s < out->count; s++) {
         double x = out->frames[s].center[0] - c;
-        double a = contour_area(out->lumen_r + s * out->n_angles,
+        double a = pdp_contour_area(out->lumen_r + s * out->n_angles,
                                 out->n_angles);
         if (fabs(x) < 0.5)
             mla = fmin(mla, a);
@@ -118,9 +100,6 @@ Test(polar_dp, short_stenosis_keeps_its_minimal_lumen_area)
                   "reference area %.3f mm2, truth %.3f mm2",
                   far / (double)n_far, ref);
     vflow_object_release(&out->base);
-    vflow_object_release(&img->base);
-    vflow_object_release(&dr->base);
-    free(frames);
     vflow_object_release(&cl->base);
     vflow_object_release(&vol->base);
 }

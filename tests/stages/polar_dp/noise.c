@@ -4,18 +4,10 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
+#include "pdp_harness.h"
 #include "polar_dp.h"
 #include "tube.h"
 #include "xsection.h"
-
-/* Area of the closed polar contour r[a] (polygon through the vertices). */
-static double contour_area(const float *r, size_t n)
-{
-    double s = 0.0, w = sin(2.0 * M_PI / (double)n);
-    for (size_t a = 0; a < n; a++)
-        s += 0.5 * (double)r[a] * (double)r[(a + 1) % n] * w;
-    return s;
-}
 
 /* Mean signed lumen area error (fraction) of a straight tube segmented
  * along its true axis. The blur sigma (PSF (+) the 0.4 mm voxel box) and
@@ -25,33 +17,19 @@ static double signed_area_error(const tube_spec *t)
     vflow_volume *vol = tube_make(t);
     cr_assert_not_null(vol);
     vflow_polyline *cl = tube_axis_polyline(t, -8.0, 8.0, 33, true, 0.0);
-    vflow_frame *frames;
-    size_t n;
-    cr_assert_eq(vflow_xs_stations(cl, 0.3, &frames, &n, NULL, NULL), 0);
-    vflow_polar_params pp;
-    vflow_polar_params_default(&pp);
-    vflow_sections *img = NULL, *dr = NULL;
-    vflow_error err = {0};
-    cr_assert_eq(vflow_polar_compute(NULL, vol, frames, n, NULL, &pp, &img,
-                                     &dr, &err), 0, "%s", err.message);
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
     p.psf_sigma_mm = sqrt(t->blur_mm * t->blur_mm +
                           t->voxel_mm * t->voxel_mm / 12.0);
     p.wall_hu = t->wall_hu;
-    vflow_contours *c = NULL;
-    cr_assert_eq(vflow_pdp_segment(NULL, img, dr, vol, &p, &c, NULL, &err), 0,
-                 "%s", err.message);
+    vflow_contours *c = pdp_segment_along(vol, cl, 0.3, &p, NULL);
     double b = t->ellipse_b_mm > 0.0 ? t->ellipse_b_mm : t->radius_mm;
     double truth = M_PI * t->radius_mm * b, e = 0.0;
     for (size_t s = 0; s < c->count; s++)
-        e += (contour_area(c->lumen_r + s * c->n_angles, c->n_angles) -
+        e += (pdp_contour_area(c->lumen_r + s * c->n_angles, c->n_angles) -
               truth) / truth;
     e /= (double)c->count;
     vflow_object_release(&c->base);
-    vflow_object_release(&img->base);
-    vflow_object_release(&dr->base);
-    free(frames);
     vflow_object_release(&cl->base);
     vflow_object_release(&vol->base);
     return e;
