@@ -1545,44 +1545,6 @@ static void calcium_bounds_along(const seg_state *st, size_t s, double *out)
     }
 }
 
-/* Lumen radius of a profile with the outer radius fixed at `ro`: 1-D
- * search (grid, then halving pattern steps) over rl; levels as fit_eval. */
-static void fit_lumen_given_outer(const col_table *c, double dr, double wmin,
-                                  const double *prof, size_t n, double rbar,
-                                  double ro, double q, double wall,
-                                  fit_result *best)
-{
-    double r0 = fmax(dr, 0.5 * rbar), r1 = ro - 0.5 * wmin, a[3];
-    best->sse = INFINITY;
-    best->rl = rbar;
-    best->ro = ro;
-    if (!(r1 > r0))
-        return;
-    double h = (r1 - r0) / 15.0, cr = rbar;
-    for (int i = 0; i <= 15; i++) {
-        double rl = r0 + h * i;
-        double e = fit_eval(c, prof, n, rl, ro - rl, NULL, q, wall, a);
-        if (e < best->sse) {
-            best->sse = e;
-            cr = rl;
-            memcpy(best->a, a, sizeof a);
-        }
-    }
-    for (h *= 0.5; h > 0.001; h *= 0.5)
-        for (int d = -1; d <= 1; d += 2) {
-            double rl = cr + d * h;
-            if (rl < r0 || rl > r1)
-                continue;
-            double e = fit_eval(c, prof, n, rl, ro - rl, NULL, q, wall, a);
-            if (e < best->sse) {
-                best->sse = e;
-                cr = rl;
-                memcpy(best->a, a, sizeof a);
-            }
-        }
-    best->rl = cr;
-}
-
 /* Levels for fixed radii with the wall level W and the lumen level L both
  * known: model a0 + (W - a0) D(r; ro) + (L - W) D(r; rl); only the
  * surroundings a0 is fitted (linear). With a2 = L - W fixed, a small lumen
@@ -1611,22 +1573,42 @@ static double fit_levels_wl(const col_table *c, const double *prof, size_t n,
     return fixed_sse(c, prof, n, rl, ro, a);
 }
 
-/* As fit_lumen_given_outer, with the lumen level fixed (fit_levels_wl). */
-static void fit_lumen_given_level(const col_table *c, double dr, double wmin,
-                                  const double *prof, size_t n, double rbar,
-                                  double ro, double wall, double lumen,
-                                  fit_result *best)
+/* What the lumen-radius search evaluates at each trial radius rl, the
+ * outer radius fixed at `ro`: the levels as fit_eval (wall level prior or
+ * wall/lumen ratio q), or, with `level_fixed`, only the surroundings with
+ * the wall and lumen levels given (fit_levels_wl). */
+typedef struct lumen_search {
+    const col_table *c;
+    const double *prof;
+    size_t n;
+    double ro, q, wall, lumen;
+    bool level_fixed;
+} lumen_search;
+
+static double lumen_search_sse(const lumen_search *ls, double rl, double *a)
 {
-    double r0 = fmax(dr, 0.5 * rbar), r1 = ro - 0.5 * wmin, a[3];
+    if (ls->level_fixed)
+        return fit_levels_wl(ls->c, ls->prof, ls->n, rl, ls->ro, ls->wall,
+                             ls->lumen, a);
+    return fit_eval(ls->c, ls->prof, ls->n, rl, ls->ro - rl, NULL, ls->q,
+                    ls->wall, a);
+}
+
+/* Lumen radius in [max(dr, rbar / 2), ro - wmin / 2]: 1-D search (a grid
+ * of 16, then halving pattern steps down to 1 um) over rl. */
+static void search_lumen_radius(const lumen_search *ls, double dr,
+                                double wmin, double rbar, fit_result *best)
+{
+    double r0 = fmax(dr, 0.5 * rbar), r1 = ls->ro - 0.5 * wmin, a[3];
     best->sse = INFINITY;
     best->rl = rbar;
-    best->ro = ro;
-    if (!(r1 > r0) || !(lumen > wall))
+    best->ro = ls->ro;
+    if (!(r1 > r0))
         return;
     double h = (r1 - r0) / 15.0, cr = rbar;
     for (int i = 0; i <= 15; i++) {
         double rl = r0 + h * i;
-        double e = fit_levels_wl(c, prof, n, rl, ro, wall, lumen, a);
+        double e = lumen_search_sse(ls, rl, a);
         if (e < best->sse) {
             best->sse = e;
             cr = rl;
@@ -1638,7 +1620,7 @@ static void fit_lumen_given_level(const col_table *c, double dr, double wmin,
             double rl = cr + d * h;
             if (rl < r0 || rl > r1)
                 continue;
-            double e = fit_levels_wl(c, prof, n, rl, ro, wall, lumen, a);
+            double e = lumen_search_sse(ls, rl, a);
             if (e < best->sse) {
                 best->sse = e;
                 cr = rl;
@@ -1646,6 +1628,33 @@ static void fit_lumen_given_level(const col_table *c, double dr, double wmin,
             }
         }
     best->rl = cr;
+}
+
+/* Lumen radius of a profile with the outer radius fixed at `ro`; levels as
+ * fit_eval. */
+static void fit_lumen_given_outer(const col_table *c, double dr, double wmin,
+                                  const double *prof, size_t n, double rbar,
+                                  double ro, double q, double wall,
+                                  fit_result *best)
+{
+    lumen_search ls = {c, prof, n, ro, q, wall, 0.0, false};
+    search_lumen_radius(&ls, dr, wmin, rbar, best);
+}
+
+/* As fit_lumen_given_outer, with the lumen level fixed (fit_levels_wl). */
+static void fit_lumen_given_level(const col_table *c, double dr, double wmin,
+                                  const double *prof, size_t n, double rbar,
+                                  double ro, double wall, double lumen,
+                                  fit_result *best)
+{
+    lumen_search ls = {c, prof, n, ro, 0.0, wall, lumen, true};
+    if (!(lumen > wall)) {
+        best->sse = INFINITY;
+        best->rl = rbar;
+        best->ro = ro;
+        return;
+    }
+    search_lumen_radius(&ls, dr, wmin, rbar, best);
 }
 
 /* A fit the model can be trusted with: a visible lumen step. */
