@@ -26,6 +26,7 @@ void vflow_pdp_params_default(vflow_pdp_params *p)
     p->lumen_only = false;
     p->wall_hu = 50.0;
     memset(p->psf_cov_mm2, 0, sizeof p->psf_cov_mm2);
+    p->modality = VFLOW_MODALITY_UNKNOWN;
 }
 
 double vflow_pdp_plane_sigma(const double cov[3][3], const vflow_frame *frames,
@@ -2117,14 +2118,14 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     for (size_t i = 0; i < st.n_s * st.n_a; i++)
         st.rl_raw[i] = st.out->lumen_r[i] = st.out->outer_r[i] = NAN;
     memcpy(st.out->frames, polar->frames, st.n_s * sizeof *polar->frames);
+    bool ct = p->modality != VFLOW_MODALITY_UNKNOWN
+                  ? p->modality == VFLOW_MODALITY_CT
+                  : looks_like_ct(vol, polar);
     st.calcium = p->calcium == VFLOW_PDP_CALCIUM_ON ||
-                 (p->calcium == VFLOW_PDP_CALCIUM_AUTO &&
-                  looks_like_ct(vol, polar));
+                 (p->calcium == VFLOW_PDP_CALCIUM_AUTO && ct);
     st.ca_thr_abs = st.calcium ? p->calcium_hu : INFINITY;
     /* The wall's level is a tissue constant only in Hounsfield units. */
-    st.wall_hu = (p->wall_hu > -1000.0 && looks_like_ct(vol, polar))
-                     ? p->wall_hu
-                     : NAN;
+    st.wall_hu = (p->wall_hu > -1000.0 && ct) ? p->wall_hu : NAN;
     if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_levels, &st)) < 0 ||
         (rc = vflow_xs_parallel(ctx, st.n_s, pass_edges, &st)) < 0)
         goto cancelled;

@@ -20,11 +20,22 @@ typedef struct pdp_priv {
 static int pdp_run(void *priv, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
 {
     const pdp_priv *pv = priv;
-    vflow_pdp_params p = {pv->max_step_mm, pv->min_wall_mm, pv->min_radius_mm,
-                          pv->smooth_mm, pv->step_penalty, pv->calcium,
-                          pv->calcium_hu, pv->calcium_margin_mm,
-                          pv->blur_correction, pv->psf_sigma_mm, false,
-                          pv->wall_hu, {{0}}};
+    /* The library defaults, then the stage's parameters: fields the stage
+     * does not expose (PSF covariance, modality) keep their defaults. */
+    vflow_pdp_params p;
+    vflow_pdp_params_default(&p);
+    p.max_step_mm = pv->max_step_mm;
+    p.min_wall_mm = pv->min_wall_mm;
+    p.min_radius_mm = pv->min_radius_mm;
+    p.smooth_mm = pv->smooth_mm;
+    p.step_penalty = pv->step_penalty;
+    p.calcium = pv->calcium;
+    p.calcium_hu = pv->calcium_hu;
+    p.calcium_margin_mm = pv->calcium_margin_mm;
+    p.blur_correction = pv->blur_correction;
+    p.psf_sigma_mm = pv->psf_sigma_mm;
+    p.lumen_only = false;
+    p.wall_hu = pv->wall_hu;
     vflow_contours *c = NULL;
     vflow_pdp_info info;
     int rc = vflow_pdp_segment(ctx, vflow_io_sections(io, "polar"),

@@ -35,6 +35,10 @@ typedef struct vflow_pdp_params {
                               the volume's large edges (stage `psf`); used
                               when psf_sigma_mm <= 0; all 0: none (sigma
                               then estimated from the vessel profile) */
+    int modality;          /* vflow_modality for the calcium and wall-level
+                              decisions; VFLOW_MODALITY_UNKNOWN: `vol`'s
+                              own, else decided from the intensities
+                              (vflow_pdp_volume_is_ct) on every call */
 } vflow_pdp_params;
 
 void vflow_pdp_params_default(vflow_pdp_params *p);
@@ -87,7 +91,7 @@ double vflow_pdp_plane_sigma(const double cov[3][3], const vflow_frame *frames,
 /* Whether vflow_pdp_segment treats `vol` as CT (Hounsfield units): its
  * modality when known, else a sparse scan for values below -50 (fat, air).
  * Callers that segment the same volume many times (refine) decide once and
- * pass a volume whose modality says so. */
+ * set vflow_pdp_params.modality. */
 bool vflow_pdp_volume_is_ct(const vflow_volume *vol);
 
 /* Blurred-disk profile: the value at distance x of a unit disk of radius X

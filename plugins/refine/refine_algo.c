@@ -506,18 +506,16 @@ int vflow_refine_run(vflow_ctx *ctx, const vflow_volume *vol,
     if (vol == NULL || cl == NULL)
         return vflow_error_set(err, VFLOW_EINVAL,
                                "refine needs a volume and a centerline");
-    /* polar_dp decides "CT" (calcium handling, wall level) by a sparse
-     * scan of the whole volume, twice per call and ~2 ms each (a cache
-     * miss per sample): decide once and segment a view of the volume
-     * whose modality says so. The view shares the voxels and is never
-     * retained or released. */
-    vflow_volume typed = *vol;
-    if (typed.modality == VFLOW_MODALITY_UNKNOWN)
-        typed.modality = vflow_pdp_volume_is_ct(vol) ? VFLOW_MODALITY_CT
-                                                     : VFLOW_MODALITY_MR;
-    vol = &typed;
     vflow_refine_info inf = {0, 0.0, 0, 0.0};
     vflow_refine_params pw = *p; /* working copy: carries the PSF estimate */
+    /* polar_dp decides "CT" (calcium handling, wall level) by a sparse
+     * scan of the whole volume (~2 ms, a cache miss per sample) when the
+     * modality is unknown: decide once for all passes. */
+    if (pw.pdp.modality == VFLOW_MODALITY_UNKNOWN)
+        pw.pdp.modality = vol->modality != VFLOW_MODALITY_UNKNOWN
+                              ? (int)vol->modality
+                          : vflow_pdp_volume_is_ct(vol) ? VFLOW_MODALITY_CT
+                                                        : VFLOW_MODALITY_MR;
     vflow_polyline *cur = (vflow_polyline *)vflow_object_retain(
         (vflow_object *)&cl->base);
     vflow_contours *c = NULL;
