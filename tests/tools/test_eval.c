@@ -108,6 +108,57 @@ Test(eval, truth_against_itself_scores_perfectly)
     cr_expect(fabs(sc.plaque_err_pct) < 0.1, "plaque %g %%", sc.plaque_err_pct);
 }
 
+/* vflow eval --stations: one row per contour station between the clicks,
+ * whose scored rows
+ * average to the table's area error (here the truth against itself: 0,
+ * and the rows' true radii follow the stenosis). */
+Test(eval, station_rows_match_the_summary)
+{
+    copy(truth_dir, "truth_contours.json", "contours.json");
+    vflow_eval_truth t;
+    vflow_eval_result r;
+    vflow_eval_scores sc;
+    vflow_error err;
+    cr_assert_eq(vflow_eval_truth_load(truth_dir, &t, &err), 0, "%s",
+                 err.message);
+    cr_assert_eq(vflow_eval_result_load(result_dir, &r, &err), 0, "%s",
+                 err.message);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(vflow_eval_score_stations(&t, &r, &sc, f, &err), 0, "%s",
+                 err.message);
+    fclose(f);
+    cr_assert(strncmp(buf, "station,s_true_mm,r_true_mm,area_scored,", 40) == 0,
+              "header: %.80s", buf);
+    size_t rows = 0, scored = 0;
+    double sum = 0.0, r_min = INFINITY, r_max = 0.0;
+    for (char *line = strchr(buf, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        size_t k;
+        int used;
+        double s_mm, r_true, area, area_t, e;
+        cr_assert_eq(sscanf(line + 1, "%zu,%lf,%lf,%d,%lf,%lf,%lf", &k, &s_mm,
+                            &r_true, &used, &area, &area_t, &e), 7,
+                     "row: %.80s", line + 1);
+        rows++;
+        if (used) {
+            scored++;
+            sum += fabs(e);
+        }
+        r_min = fmin(r_min, r_true);
+        r_max = fmax(r_max, r_true);
+    }
+    cr_expect(rows >= scored && rows <= r.contours.n, "%zu rows", rows);
+    cr_expect_eq(scored, sc.n_stations);
+    cr_expect(sum / (double)scored < 0.1, "mean |error| %g %%",
+              sum / (double)scored);
+    cr_expect(r_max > 1.5 * r_min, "true radii %g..%g mm: the stenosis",
+              r_min, r_max);
+    free(buf);
+    vflow_eval_result_free(&r);
+    vflow_eval_truth_free(&t);
+}
+
 Test(eval, centerline_shifted_by_0p3mm_scores_ai_0p3)
 {
     size_t n = ph->n_stations;

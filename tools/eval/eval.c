@@ -543,6 +543,30 @@ static void truth_window(const vflow_eval_truth *t, double s, size_t *lo,
     }
 }
 
+/* One row of `vflow eval --stations`: where the station lies on the true
+ * axis, its areas and the mean outer-wall error around it. */
+static void write_station_row(FILE *csv, size_t k, const truth_probe *pc,
+                              bool area_scored, double a_res, double a_tru,
+                              const double *rl, const double *ro,
+                              const double *rays_o, size_t na)
+{
+    double r_mean = 0, outer_err = 0, outer_bias = 0;
+    for (size_t a = 0; a < na; a++) {
+        r_mean += rl[a] / (double)na;
+        if (ro && rays_o) {
+            outer_err += fabs(ro[a] - rays_o[a]) / (double)na;
+            outer_bias += (ro[a] - rays_o[a]) / (double)na;
+        }
+    }
+    fprintf(csv, "%zu,%.3f,%.4f,%d,%.4f,%.4f,%.3f,%.4f", k, pc->s, pc->rl,
+            area_scored ? 1 : 0, a_res, a_tru,
+            a_tru > 0 ? 100.0 * (a_res - a_tru) / a_tru : NAN, r_mean);
+    if (ro && rays_o)
+        fprintf(csv, ",%.4f,%.4f\n", outer_err, outer_bias);
+    else
+        fprintf(csv, ",,\n");
+}
+
 typedef struct station_acc {
     double area_abs, area_signed, area_max;
     size_t n_area;
@@ -558,7 +582,8 @@ typedef struct station_acc {
 
 static void score_station(const vflow_eval_truth *t,
                           const vflow_eval_contours *c, size_t k,
-                          station_acc *acc, double *rays_l, double *rays_o)
+                          station_acc *acc, double *rays_l, double *rays_o,
+                          FILE *csv)
 {
     size_t na = c->n_angles;
     /* A station with a non-finite centre or radius cannot be scored. */
@@ -609,6 +634,10 @@ static void score_station(const vflow_eval_truth *t,
         acc->area_max = fmax(acc->area_max, fabs(e));
         acc->n_area++;
     }
+    if (csv)
+        write_station_row(csv, k, &pc, valid && pc.rl >= AREA_MIN_RADIUS,
+                          a_res, a_tru, rl, ro,
+                          ro && t->contours.outer_r ? rays_o : NULL, na);
     if (ro && t->contours.outer_r) {
         if (valid)
             for (size_t a = 0; a < na; a++) {
@@ -632,7 +661,7 @@ static void score_station(const vflow_eval_truth *t,
 
 static int score_contours(const vflow_eval_truth *t,
                           const vflow_eval_contours *c, vflow_eval_scores *sc,
-                          vflow_error *err)
+                          FILE *csv, vflow_error *err)
 {
     double *rays = malloc(2 * c->n_angles * sizeof *rays);
     if (!rays)
@@ -641,7 +670,7 @@ static int score_contours(const vflow_eval_truth *t,
     memset(&acc, 0, sizeof acc);
     acc.mla_res = DBL_MAX;
     for (size_t k = 0; k < c->n; k++)
-        score_station(t, c, k, &acc, rays, rays + c->n_angles);
+        score_station(t, c, k, &acc, rays, rays + c->n_angles, csv);
     free(rays);
     sc->lumen_scored = acc.n_surf > 0;
     sc->n_stations = acc.n_area;
@@ -908,6 +937,14 @@ static void score_dice(const vflow_eval_truth *t, const vflow_eval_result *r,
 int vflow_eval_score(const vflow_eval_truth *t, const vflow_eval_result *r,
                      vflow_eval_scores *sc, vflow_error *err)
 {
+    return vflow_eval_score_stations(t, r, sc, NULL, err);
+}
+
+int vflow_eval_score_stations(const vflow_eval_truth *t,
+                              const vflow_eval_result *r,
+                              vflow_eval_scores *sc, FILE *csv,
+                              vflow_error *err)
+{
     memset(sc, 0, sizeof *sc);
     double nan = NAN;
     sc->ov = sc->of = sc->ot = sc->ai_mm = nan;
@@ -931,8 +968,13 @@ int vflow_eval_score(const vflow_eval_truth *t, const vflow_eval_result *r,
     int rc = 0;
     if (r->has_centerline)
         rc = score_centerline(&tt, r, sc, err);
-    if (!rc && r->has_contours)
-        rc = score_contours(&tt, &r->contours, sc, err);
+    if (!rc && r->has_contours) {
+        if (csv)
+            fprintf(csv, "station,s_true_mm,r_true_mm,area_scored,"
+                         "area_mm2,area_true_mm2,area_err_pct,lumen_r_mean_mm,"
+                         "outer_err_mm,outer_bias_mm\n");
+        rc = score_contours(&tt, &r->contours, sc, csv, err);
+    }
     if (!rc && (r->has_centerline || r->has_contours))
         score_stenosis(&tt, r, sc);
     if (!rc && r->has_labels)

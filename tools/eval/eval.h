@@ -153,6 +153,16 @@ typedef struct vflow_eval_scores {
 int vflow_eval_score(const vflow_eval_truth *t, const vflow_eval_result *r,
                      vflow_eval_scores *sc, vflow_error *err);
 
+/* The same, and when `csv` is not NULL one row per contour station
+ * within the scored range (between the clicks):
+ * station,s_true_mm,r_true_mm,area_scored,area_mm2,area_true_mm2,
+ * area_err_pct,lumen_r_mean_mm,outer_err_mm,outer_bias_mm (s and r of the
+ * nearest true-axis point; outer columns empty without outer truth). */
+int vflow_eval_score_stations(const vflow_eval_truth *t,
+                              const vflow_eval_result *r,
+                              vflow_eval_scores *sc, FILE *csv,
+                              vflow_error *err);
+
 /*
  * CAT08 overlap and accuracy of `res` against `ref` (both already cropped
  * and resampled equidistantly): OV, OF, OT and AI as defined by Schaap et

@@ -162,16 +162,20 @@ void vflow_eval_write_json(const vflow_eval_scores *sc,
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: vflow eval --truth DIR --result DIR [--json FILE] [-q]\n"
+        "usage: vflow eval --truth DIR --result DIR [--json FILE]\n"
+        "                  [--stations FILE.csv] [-q]\n"
         "Scores a run's outputs (centerline.csv, contours.json, labels.nii.gz)\n"
         "against a phantom truth directory (vflow phantom). Exit 0 whatever\n"
         "the scores; 3 when an input is missing or malformed, 2 on bad usage.\n"
+        "--stations writes one CSV row per contour station between the\n"
+        "clicks (true arc length and radius, result and true area, area\n"
+        "error, outer-wall error).\n"
         "Real volumes: vflow eval --centerline FILE ... (see --centerline -h).\n");
 }
 
 int vflow_cmd_eval(int argc, char **argv)
 {
-    const char *truth = NULL, *result = NULL, *json = NULL;
+    const char *truth = NULL, *result = NULL, *json = NULL, *stations = NULL;
     bool quiet = false;
     /* Real volumes have no phantom truth: --centerline scores one path
      * against masks, a reference centreline and the intensity. */
@@ -194,6 +198,8 @@ int vflow_cmd_eval(int argc, char **argv)
             result = argv[++i];
         else if (i + 1 < argc && !strcmp(a, "--json"))
             json = argv[++i];
+        else if (i + 1 < argc && !strcmp(a, "--stations"))
+            stations = argv[++i];
         else {
             fprintf(stderr, "vflow eval: unknown or incomplete option '%s'\n", a);
             usage(stderr);
@@ -220,7 +226,19 @@ int vflow_cmd_eval(int argc, char **argv)
         return 3;
     }
     vflow_eval_scores sc;
-    int rc = vflow_eval_score(&t, &r, &sc, &err);
+    FILE *csv = NULL;
+    if (stations && !(csv = fopen(stations, "w"))) {
+        fprintf(stderr, "vflow eval: cannot create %s: %s\n", stations,
+                strerror(errno));
+        vflow_eval_result_free(&r);
+        vflow_eval_truth_free(&t);
+        return 3;
+    }
+    int rc = vflow_eval_score_stations(&t, &r, &sc, csv, &err);
+    if (csv && fclose(csv) != 0 && !rc) {
+        fprintf(stderr, "vflow eval: writing %s failed\n", stations);
+        rc = 3;
+    }
     if (!rc && !quiet) {
         printf("vflow eval: %s against truth %s\n", result, truth);
         vflow_eval_print(&sc, &r, stdout);
