@@ -387,6 +387,8 @@ typedef struct seg_state {
     float *bg_level;    /* per station: intensity far out */
     int *ub;            /* n_s * n_a: last admissible lumen row, then
                            n_s * n_a flags: that bound is a calcium one */
+    float *ca_mm;       /* n_s * n_a: the calcium bound in mm where it is
+                           the binding one (INFINITY elsewhere) */
     bool calcium;
     double ca_thr_abs;  /* absolute floor (HU) */
     double contrast;    /* vessel median lumen - background */
@@ -603,12 +605,12 @@ static int step_rows(const seg_state *st)
     return k < 1 ? 1 : k;
 }
 
-/* Rows to add to a deposit's face found at row e (the steepest rise of
- * the ray into the deposit). A deposit curved around the lumen is, seen
- * from the centre, the outside of a circle of radius rho; blur moves the
- * steepest rise of such an edge towards the centre of curvature by the
- * curvature term sigma^2 / (2 rho) (as for the half level of a blurred
- * disk, disk_row). Without it the lumen stopped ~0.2 mm short of the
+/* Millimetres to add to a deposit's face found at radius obs (the
+ * steepest rise of the ray into the deposit). A deposit curved around the
+ * lumen is, seen from the centre, the outside of a circle of radius rho;
+ * blur moves the steepest rise of such an edge towards the centre of
+ * curvature by the curvature term sigma^2 / (2 rho) (as for the half level
+ * of a blurred disk, disk_row). Without it the lumen stopped ~0.2 mm short of the
  * deposit at rho ~ 1 mm, PSF 0.5 mm (`calcified` phantom on its true
  * axis: steepest rise at 0.875 mm, face at 1.06 mm), before the margin.
  * The exact 2-D figure for a whole ring is smaller below rho ~ 3 sigma
@@ -616,15 +618,14 @@ static int step_rows(const seg_state *st)
  * deposit (100 deg arc, 5 mm long) measured more than either, so the
  * first-order term, capped at sigma / 2, is used. rho by fixed-point
  * iteration from the observed radius; 0 without a known PSF. */
-static int deposit_curvature_rows(const seg_state *st, int e)
+static double deposit_curvature_mm(const seg_state *st, double obs)
 {
-    double sig = st->edge_sigma;
-    if (!(sig > 0.0) || e <= 0)
-        return 0;
-    double obs = e * st->dr, rho = obs;
+    double sig = st->edge_sigma, rho = obs;
+    if (!(sig > 0.0) || !(obs > 0.0))
+        return 0.0;
     for (int it = 0; it < 4; it++)
         rho = obs + fmin(0.5 * sig, sig * sig / (2.0 * rho));
-    return (int)lround((rho - obs) / st->dr);
+    return rho - obs;
 }
 
 /* Row of the largest value of `row` (n_r rows of dr mm) within
@@ -639,46 +640,58 @@ static int peak_row(const float *row, size_t n_r, int j, double dr)
     return pk;
 }
 
-/* The deposit face on a ray whose first pair of calcium pixels starts at
- * row j: where the blurred rise from the lumen to the deposit is steepest
- * (the inflection of a blurred step), searched
- * from the threshold crossing (about a third of the way up the rise for a
- * deposit well above it) to the peak, then moved out by the curvature
- * term. Not the level half-way between the lumen and the blurred peak: a
+/* The deposit face (mm) on a ray whose first pair of calcium pixels
+ * starts at row j: where the blurred rise from the lumen to the deposit is
+ * steepest (the inflection of a blurred step), searched from the
+ * threshold crossing (about a third of the way up the rise for a deposit
+ * well above it) to the peak, to a fraction of a row, then moved out by
+ * the curvature term. Not the level half-way between the lumen and the blurred peak: a
  * deposit curved around the lumen blooms towards the centre and its peak
  * is lowered by the blur, so that level is reached up to ~0.5 mm inside
  * the lumen (`calcified` phantom: lumen cut to 0.25 mm of a 0.9 mm
  * radius). */
-static int deposit_face_row(const seg_state *st, const float *row, int j)
+static double deposit_face_mm(const seg_state *st, const float *row, int j)
 {
     int n_r = (int)st->n_r, pk = peak_row(row, st->n_r, j, st->dr);
     /* Central difference over +-0.2 mm: over +-1 row (0.1 mm) the noise
      * of two pixels decides where the steepest rise is. */
     int gk = (int)fmax(1.0, round(0.2 / st->dr));
-    int e = j;
+    int e = j, q0 = j > gk ? j : gk;
     double gmax = -INFINITY;
-    for (int q = j > gk ? j : gk; q <= pk && q + gk < n_r; q++) {
+    for (int q = q0; q <= pk && q + gk < n_r; q++) {
         double g = row[q + gk] - row[q - gk];
         if (g > gmax) {
             gmax = g;
             e = q;
         }
     }
-    return e + deposit_curvature_rows(st, e);
+    /* Sub-row: the vertex of the parabola through the slopes around it. */
+    double f = 0.0;
+    if (e > q0 && e - 1 - gk >= 0 && e + 1 + gk < n_r) {
+        double gm = row[e - 1 + gk] - row[e - 1 - gk];
+        double gp = row[e + 1 + gk] - row[e + 1 - gk];
+        double den = gm - 2.0 * gmax + gp;
+        if (den < 0.0)
+            f = fmax(-0.5, fmin(0.5, 0.5 * (gm - gp) / den));
+    }
+    double obs = ((double)e + f) * st->dr;
+    return obs + deposit_curvature_mm(st, obs);
 }
 
-/* Deposit face rows ca[0..n_a) (INT_MAX: no calcium on the ray) replaced
+/* Deposit bounds ca[0..n_a), mm (INFINITY: no calcium on the ray), replaced
  * by their median over the calcium rays within +-DEPOSIT_ARC_MM of arc.
  * The steepest rise of one noisy ray moves by +-0.25 mm at 20 HU, and the
  * tangential spreading and the neighbouring stations then take the
  * smallest bound near them, so the rays whose noise put the face too far
- * in cut the lumen (`calcified` on its true axis, deposit side: -0.30 mm
- * before, -0.21 mm after; noise-free -0.13 mm). */
+ * in cut the lumen. `calcified` segmented on its true axis, mean lumen
+ * error on the deposit side (the lumen ends 0.1 mm before the deposit and
+ * keeps the 0.15 mm margin, so -0.05 mm is exact): -0.30 mm before,
+ * -0.19 mm after (noise-free -0.07 mm). */
 #define DEPOSIT_ARC_MM 0.4
-static int deposit_median_over_arc(const seg_state *st, int *ca)
+static int deposit_median_over_arc(const seg_state *st, double *ca)
 {
     size_t n_a = st->n_a;
-    int *out = malloc(n_a * sizeof *out);
+    double *out = malloc(n_a * sizeof *out);
     float *buf = malloc(n_a * sizeof *buf);
     if (out == NULL || buf == NULL) {
         free(out);
@@ -688,18 +701,18 @@ static int deposit_median_over_arc(const seg_state *st, int *ca)
     double da = 2.0 * M_PI / (double)n_a;
     for (size_t a = 0; a < n_a; a++) {
         out[a] = ca[a];
-        if (ca[a] == INT_MAX)
+        if (!isfinite(ca[a]))
             continue;
-        double rho = fmax((double)ca[a], 1.0) * st->dr;
+        double rho = fmax(ca[a], st->dr);
         long hw = lround(DEPOSIT_ARC_MM / rho / da);
         hw = hw < (long)n_a / 4 ? hw : (long)n_a / 4;
         size_t m = 0;
         for (long d = -hw; d <= hw; d++) {
             size_t b = (size_t)(((long)a + d + (long)n_a) % (long)n_a);
-            if (ca[b] != INT_MAX)
+            if (isfinite(ca[b]))
                 buf[m++] = (float)ca[b];
         }
-        out[a] = (int)lround(vflow_pdp_median(buf, m));
+        out[a] = vflow_pdp_median(buf, m);
     }
     memcpy(ca, out, n_a * sizeof *ca);
     free(out);
@@ -707,11 +720,49 @@ static int deposit_median_over_arc(const seg_state *st, int *ca)
     return 0;
 }
 
+/* Calcium bounds ca[0..n_a) (mm, INFINITY: none) spread tangentially.
+ * Blur lowers thin calcium below the threshold near the ends of a
+ * deposit: a hit at radius rho on ray b also bounds the rays that meet the
+ * deposit's edge continued 0.8 mm tangentially (perpendicular to ray b),
+ * at rho / cos(angle to b). Not the arc of radius rho: near the centre (a
+ * station drifting onto a deposit) that arc spans every angle and
+ * collapsed the whole contour to the minimum radius, so the centroid
+ * could no longer move the station off the deposit. Only the rays that
+ * hit calcium spread (none at most stations), listed once. */
+static int spread_calcium(const seg_state *st, const double *ca, double *out)
+{
+    size_t n_a = st->n_a, n_hits = 0;
+    size_t *hits = malloc(n_a * sizeof *hits);
+    if (hits == NULL)
+        return VFLOW_ENOMEM;
+    for (size_t b = 0; b < n_a; b++)
+        if (isfinite(ca[b]))
+            hits[n_hits++] = b;
+    for (size_t a = 0; a < n_a; a++) {
+        double m = ca[a];
+        for (size_t i = 0; i < n_hits; i++) {
+            size_t b = hits[i];
+            size_t d = a > b ? a - b : b - a;
+            d = d < n_a - d ? d : n_a - d;
+            double dth = (double)d * 2.0 * M_PI / (double)n_a;
+            double rho = fmax(ca[b], 0.5 * st->dr);
+            if (b == a || dth >= 0.5 * M_PI || rho * tan(dth) > 0.8)
+                continue;
+            m = fmin(m, ca[b] > 0.0 ? ca[b] / cos(dth) : ca[b]);
+        }
+        out[a] = m;
+    }
+    free(hits);
+    return 0;
+}
+
 /* Lumen row bounds of station s: at least min_radius, at most the first
  * clearly dark pixel (the lumen region is connected to the centre) and
- * short of any calcium pixel by the margin. */
+ * short of any calcium by the margin. ca_mm (n_a) gets each ray's calcium
+ * bound in mm (INFINITY: none), by_calcium whether it is the binding one;
+ * the row bound hi is the last row at or inside it. */
 static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
-                         int *by_calcium)
+                         int *by_calcium, float *ca_mm)
 {
     size_t n_a = st->n_a, n_r = st->n_r;
     const float *img = st->polar->pixels + s * n_a * n_r;
@@ -720,14 +771,13 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
     /* The vessel's lumen level, not this station's: a station drifting
      * onto a deposit would otherwise raise its own threshold above it. */
     double thr = fmax(st->ca_thr_abs, st->lum_ref + 0.2 * st->contrast);
-    int margin = (int)ceil(st->p->calcium_margin_mm / st->dr);
     int jmin = (int)ceil(st->p->min_radius_mm / st->dr);
     int wall = (int)ceil(st->p->min_wall_mm / st->dr);
     jmin = jmin < 1 ? 1 : jmin;
     int jmax_all = (int)n_r - 2 - wall;
     if (jmax_all < jmin)
         jmax_all = jmin;
-    int *ca = hi; /* per-angle calcium bound, then spread over angles */
+    double *ca = st->calcium ? malloc(2 * n_a * sizeof *ca) : NULL;
     for (size_t a = 0; a < n_a; a++) {
         const float *row = img + a * n_r;
         int h = jmax_all;
@@ -737,8 +787,9 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
                 break;
             }
         lo[a] = h; /* dark bound, kept in lo until the calcium pass */
-        ca[a] = INT_MAX;
-        for (int j = 0; st->calcium && j + 1 < (int)n_r; j++)
+        if (ca != NULL)
+            ca[a] = INFINITY;
+        for (int j = 0; ca != NULL && j + 1 < (int)n_r; j++)
             if (row[j] > thr && row[j + 1] > thr) {
                 if (j == 0 && peak_row(row, n_r, 0, st->dr) <= 1) {
                     /* Bright at the centre and falling: the station
@@ -751,56 +802,31 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
                         j++;
                     continue;
                 }
-                ca[a] = deposit_face_row(st, row, j) - margin;
+                ca[a] = deposit_face_mm(st, row, j) -
+                        st->p->calcium_margin_mm;
                 break;
             }
     }
-    /* Out of memory: the faces stay per ray (the bounds are still safe,
-     * only noisier). */
-    if (st->calcium)
+    /* Out of memory: the bounds stay per ray, unspread, or (no buffer at
+     * all) calcium is not bounded at this station. */
+    if (ca != NULL) {
         (void)deposit_median_over_arc(st, ca);
-    /* Blur lowers thin calcium below the threshold near the ends of a
-     * deposit: a hit at radius rho on ray b also bounds the rays that meet
-     * the deposit's edge continued 0.8 mm tangentially (perpendicular to
-     * ray b), at rho / cos(angle to b). Not the arc of radius rho: near the
-     * centre (a station drifting onto a deposit) that arc spans every angle
-     * and collapsed the whole contour to the minimum radius, so the
-     * centroid could no longer move the station off the deposit. */
-    int *spread = malloc(2 * n_a * sizeof *spread);
-    /* Only the rays that hit calcium spread (none at most stations): list
-     * them once instead of testing all n_a for every ray. */
-    int *hits = spread != NULL ? spread + n_a : NULL;
-    size_t n_hits = 0;
-    for (size_t b = 0; hits != NULL && b < n_a; b++)
-        if (ca[b] != INT_MAX)
-            hits[n_hits++] = (int)b;
-    for (size_t a = 0; spread != NULL && a < n_a; a++) {
-        int m = ca[a];
-        for (size_t i = 0; i < n_hits; i++) {
-            size_t b = (size_t)hits[i];
-            if (b == a)
-                continue;
-            size_t d = a > b ? a - b : b - a;
-            d = d < n_a - d ? d : n_a - d;
-            double dth = (double)d * 2.0 * M_PI / (double)n_a;
-            double rho = fmax((double)ca[b], 0.5) * st->dr;
-            if (dth >= 0.5 * M_PI || rho * tan(dth) > 0.8)
-                continue;
-            int bnd = ca[b] > 0 ? (int)floor((double)ca[b] / cos(dth))
-                                : ca[b];
-            if (bnd < m)
-                m = bnd;
-        }
-        spread[a] = m;
+        if (spread_calcium(st, ca, ca + n_a) == 0)
+            memcpy(ca, ca + n_a, n_a * sizeof *ca);
     }
     for (size_t a = 0; a < n_a; a++) {
-        int h = lo[a], c = spread != NULL ? spread[a] : ca[a];
-        by_calcium[a] = c <= h;
-        h = c < h ? c : h;
+        int h = lo[a];
+        double c = ca != NULL ? ca[a] : INFINITY;
+        /* The last row at or inside the bound (floor, not round: the
+         * margin is a distance to keep). */
+        int cr = isfinite(c) ? (int)floor(c / st->dr + 1e-9) : INT_MAX;
+        by_calcium[a] = cr <= h;
+        ca_mm[a] = by_calcium[a] ? (float)fmax(c, jmin * st->dr) : INFINITY;
+        h = cr < h ? cr : h;
         lo[a] = jmin;
         hi[a] = h < jmin ? jmin : h;
     }
-    free(spread);
+    free(ca);
 }
 
 /* A ray bounded by calcium has no lumen edge of its own before the
@@ -839,7 +865,8 @@ static void pass_lumen(void *user, size_t begin, size_t end, unsigned w)
         const float *e = st->edge_s + s * n_a * n_r;
         for (size_t i = 0; i < n_a * n_r; i++)
             cost[i] = (float)(-e[i] / st->contrast);
-        lumen_bounds(st, s, lo, hi, st->ub + (st->n_s + s) * n_a);
+        lumen_bounds(st, s, lo, hi, st->ub + (st->n_s + s) * n_a,
+                     st->ca_mm + s * n_a);
         memcpy(st->ub + s * n_a, hi, n_a * sizeof *hi);
         ride_calcium(cost, n_a, n_r, hi, st->ub + (st->n_s + s) * n_a);
         double c = vflow_pdp_closed_path(cost, n_a, n_r, lo, hi, k, pen, 1,
@@ -1606,7 +1633,7 @@ static void calcium_bounds_along(const seg_state *st, size_t s, double *out)
             if (!st->ub[n * n_a + i])
                 continue;
             double th = 2.0 * M_PI * (double)a / (double)n_a;
-            double rho = st->ub[i] * st->dr, u = 0.0, v = 0.0;
+            double rho = st->ca_mm[i], u = 0.0, v = 0.0;
             for (int k = 0; k < 3; k++) {
                 double p = ft->center[k] + rho * (cos(th) * ft->normal[k] +
                                                   sin(th) * ft->binormal[k]);
@@ -2003,6 +2030,8 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
         float *rl = st->out->lumen_r + s * n_a, *ro = st->out->outer_r + s * n_a;
         const float *raw = st->rl_raw + s * n_a;
         const int *ub = st->ub + s * n_a;
+        const int *by_ca = st->ub + (st->n_s + s) * n_a;
+        const float *ca_mm = st->ca_mm + s * n_a;
         fit_result fr = st->sigma > 0.0 ? st->fit[s] : (fit_result){0};
         bool model = st->sigma > 0.0 && fit_usable(st, &fr);
         double shift = 0.0;
@@ -2061,7 +2090,7 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
             shift = lumen_shift(sm, n_a, fr.rl, st->shape_noise[s]);
         for (size_t a = 0; a < n_a; a++) {
             double r = sm[a] + shift;
-            r = fmin(r, ub[a] * st->dr);
+            r = fmin(r, by_ca[a] ? (double)ca_mm[a] : ub[a] * st->dr);
             r = fmin(r, along[a]);
             rl[a] = (float)fmax(r, st->p->min_radius_mm);
         }
@@ -2145,6 +2174,7 @@ static void seg_free(seg_state *st)
     free(st->edge_s);
     free(st->lum_level);
     free(st->ub);
+    free(st->ca_mm);
     free(st->rl_raw);
     free(st->fit);
     free(st->ro_smooth);
@@ -2172,6 +2202,7 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     st.edge_s = malloc(n * sizeof *st.edge_s);
     st.lum_level = malloc(3 * st.n_s * sizeof *st.lum_level);
     st.ub = malloc(2 * st.n_s * st.n_a * sizeof *st.ub);
+    st.ca_mm = malloc(st.n_s * st.n_a * sizeof *st.ca_mm);
     st.rl_raw = malloc(st.n_s * st.n_a * sizeof *st.rl_raw);
     st.out = vflow_contours_create(st.n_s, st.n_a, err);
     st.prof = malloc(2 * st.n_s * st.n_r * sizeof *st.prof);
@@ -2185,7 +2216,8 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
         st.lum_trend == NULL ||
         st.shape_noise == NULL ||
         st.edge == NULL || st.edge_s == NULL || st.lum_level == NULL ||
-        st.ub == NULL || st.rl_raw == NULL || st.out == NULL ||
+        st.ub == NULL || st.ca_mm == NULL || st.rl_raw == NULL ||
+        st.out == NULL ||
         st.prof == NULL ||
         disk_table_init(&st.tab) < 0) {
         rc = vflow_error_set(err, VFLOW_ENOMEM,
