@@ -67,15 +67,21 @@ static void write_line(double (*pts)[3], size_t n)
     fclose(f);
 }
 
+static void load_both(vflow_eval_truth *t, vflow_eval_result *r)
+{
+    vflow_error err;
+    cr_assert_eq(vflow_eval_truth_load(truth_dir, t, &err), 0, "%s",
+                 err.message);
+    cr_assert_eq(vflow_eval_result_load(result_dir, r, &err), 0, "%s",
+                 err.message);
+}
+
 static void score(vflow_eval_scores *sc)
 {
     vflow_eval_truth t;
     vflow_eval_result r;
     vflow_error err;
-    cr_assert_eq(vflow_eval_truth_load(truth_dir, &t, &err), 0, "%s",
-                 err.message);
-    cr_assert_eq(vflow_eval_result_load(result_dir, &r, &err), 0, "%s",
-                 err.message);
+    load_both(&t, &r);
     cr_assert_eq(vflow_eval_score(&t, &r, sc, &err), 0, "%s", err.message);
     vflow_eval_result_free(&r);
     vflow_eval_truth_free(&t);
@@ -119,10 +125,7 @@ Test(eval, station_rows_match_the_summary)
     vflow_eval_result r;
     vflow_eval_scores sc;
     vflow_error err;
-    cr_assert_eq(vflow_eval_truth_load(truth_dir, &t, &err), 0, "%s",
-                 err.message);
-    cr_assert_eq(vflow_eval_result_load(result_dir, &r, &err), 0, "%s",
-                 err.message);
+    load_both(&t, &r);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
