@@ -685,8 +685,9 @@ static double deposit_face_mm(const seg_state *st, const float *row, int j)
  * smallest bound near them, so the rays whose noise put the face too far
  * in cut the lumen. `calcified` segmented on its true axis, mean lumen
  * error on the deposit side (the lumen ends 0.1 mm before the deposit and
- * keeps the 0.15 mm margin, so -0.05 mm is exact): -0.30 mm before,
- * -0.19 mm after (noise-free -0.07 mm). */
+ * keeps the 0.15 mm margin, so -0.05 mm is exact): -0.39 mm at 4167a24,
+ * -0.19 mm with this, the curvature term and the exact margin (noise-free
+ * -0.20 -> -0.07 mm). */
 #define DEPOSIT_ARC_MM 0.4
 static int deposit_median_over_arc(const seg_state *st, double *ca)
 {
