@@ -91,11 +91,17 @@ vflow_type_id vflow_type_from_name(const char *name);
 /* Name of a type id ("volume"), "unknown" if unknown. */
 const char *vflow_type_name(vflow_type_id id);
 
-/* Casts with a type check: NULL when obj is NULL or of another type. */
+/* `obj` if it is of type `type_id`, else NULL (also for NULL). */
+static inline void *vflow_object_cast(const vflow_object *obj,
+                                      vflow_type_id type_id)
+{
+    return obj != NULL && obj->type->id == type_id ? (void *)obj : NULL;
+}
+
+/* Casts with a type check: NULL when obj is NULL or of another type. `obj`
+ * is evaluated once (VFLOW_VOLUME(vflow_object_retain(o)) retains once). */
 #define VFLOW_CAST(obj, ctype, type_id)                                       \
-    ((obj) != NULL && ((vflow_object *)(obj))->type->id == (type_id)          \
-         ? (ctype *)(obj)                                                     \
-         : (ctype *)NULL)
+    ((ctype *)vflow_object_cast((const vflow_object *)(obj), (type_id)))
 
 /* FNV-1a 64-bit hash helper used by the hash callbacks. */
 uint64_t vflow_hash_bytes(uint64_t h, const void *data, size_t size);
