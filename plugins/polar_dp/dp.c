@@ -385,10 +385,10 @@ typedef struct seg_state {
     float *edge_s;      /* same, smoothed along the vessel */
     float *lum_level;   /* per station: intensity near the centre */
     float *bg_level;    /* per station: intensity far out */
-    int *ub;            /* n_s * n_a: last admissible lumen row, then
-                           n_s * n_a flags: that bound is a calcium one */
-    float *ca_mm;       /* n_s * n_a: the calcium bound in mm where it is
-                           the binding one (INFINITY elsewhere) */
+    double *ub_mm;      /* n_s * n_a: largest admissible lumen radius, mm
+                           (the calcium bound where it binds, else the
+                           last row before the dark surroundings) */
+    int *by_ca;         /* n_s * n_a flags: that bound is a calcium one */
     bool calcium;
     double ca_thr_abs;  /* absolute floor (HU) */
     double contrast;    /* vessel median lumen - background */
@@ -610,9 +610,10 @@ static int step_rows(const seg_state *st)
  * lumen is, seen from the centre, the outside of a circle of radius rho;
  * blur moves the steepest rise of such an edge towards the centre of
  * curvature by the curvature term sigma^2 / (2 rho) (as for the half level
- * of a blurred disk, disk_row). Without it the lumen stopped ~0.2 mm short of the
- * deposit at rho ~ 1 mm, PSF 0.5 mm (`calcified` phantom on its true
- * axis: steepest rise at 0.875 mm, face at 1.06 mm), before the margin.
+ * of a blurred disk, disk_row). Without it the lumen stopped ~0.2 mm short
+ * of the deposit at rho ~ 1 mm, PSF 0.5 mm (`calcified` phantom on its
+ * true axis: steepest rise at 0.875 mm, face at 1.06 mm), before the
+ * margin.
  * The exact 2-D figure for a whole ring is smaller below rho ~ 3 sigma
  * (0.19 sigma at 2 sigma, vflow_pdp_disk_profile), while the phantom's
  * deposit (100 deg arc, 5 mm long) measured more than either, so the
@@ -645,11 +646,11 @@ static int peak_row(const float *row, size_t n_r, int j, double dr)
  * steepest (the inflection of a blurred step), searched from the
  * threshold crossing (about a third of the way up the rise for a deposit
  * well above it) to the peak, to a fraction of a row, then moved out by
- * the curvature term. Not the level half-way between the lumen and the blurred peak: a
- * deposit curved around the lumen blooms towards the centre and its peak
- * is lowered by the blur, so that level is reached up to ~0.5 mm inside
- * the lumen (`calcified` phantom: lumen cut to 0.25 mm of a 0.9 mm
- * radius). */
+ * the curvature term. Not the level half-way between the lumen and the
+ * blurred peak: a deposit curved around the lumen blooms towards the
+ * centre and its peak is lowered by the blur, so that level is reached up
+ * to ~0.5 mm inside the lumen (`calcified` phantom: lumen cut to 0.25 mm
+ * of a 0.9 mm radius). */
 static double deposit_face_mm(const seg_state *st, const float *row, int j)
 {
     int n_r = (int)st->n_r, pk = peak_row(row, st->n_r, j, st->dr);
@@ -689,16 +690,10 @@ static double deposit_face_mm(const seg_state *st, const float *row, int j)
  * -0.19 mm with this, the curvature term and the exact margin (noise-free
  * -0.20 -> -0.07 mm). */
 #define DEPOSIT_ARC_MM 0.4
-static int deposit_median_over_arc(const seg_state *st, double *ca)
+static void deposit_median_over_arc(const seg_state *st, double *ca,
+                                    double *out, float *buf)
 {
     size_t n_a = st->n_a;
-    double *out = malloc(n_a * sizeof *out);
-    float *buf = malloc(n_a * sizeof *buf);
-    if (out == NULL || buf == NULL) {
-        free(out);
-        free(buf);
-        return VFLOW_ENOMEM;
-    }
     double da = 2.0 * M_PI / (double)n_a;
     for (size_t a = 0; a < n_a; a++) {
         out[a] = ca[a];
@@ -716,9 +711,6 @@ static int deposit_median_over_arc(const seg_state *st, double *ca)
         out[a] = vflow_pdp_median(buf, m);
     }
     memcpy(ca, out, n_a * sizeof *ca);
-    free(out);
-    free(buf);
-    return 0;
 }
 
 /* Calcium bounds ca[0..n_a) (mm, INFINITY: none) spread tangentially.
@@ -728,21 +720,15 @@ static int deposit_median_over_arc(const seg_state *st, double *ca)
  * at rho / cos(angle to b). Not the arc of radius rho: near the centre (a
  * station drifting onto a deposit) that arc spans every angle and
  * collapsed the whole contour to the minimum radius, so the centroid
- * could no longer move the station off the deposit. Only the rays that
- * hit calcium spread (none at most stations), listed once. */
-static int spread_calcium(const seg_state *st, const double *ca, double *out)
+ * could no longer move the station off the deposit. out: n_a scratch. */
+static void spread_calcium(const seg_state *st, double *ca, double *out)
 {
-    size_t n_a = st->n_a, n_hits = 0;
-    size_t *hits = malloc(n_a * sizeof *hits);
-    if (hits == NULL)
-        return VFLOW_ENOMEM;
-    for (size_t b = 0; b < n_a; b++)
-        if (isfinite(ca[b]))
-            hits[n_hits++] = b;
+    size_t n_a = st->n_a;
     for (size_t a = 0; a < n_a; a++) {
         double m = ca[a];
-        for (size_t i = 0; i < n_hits; i++) {
-            size_t b = hits[i];
+        for (size_t b = 0; b < n_a; b++) {
+            if (!isfinite(ca[b]))
+                continue;
             size_t d = a > b ? a - b : b - a;
             d = d < n_a - d ? d : n_a - d;
             double dth = (double)d * 2.0 * M_PI / (double)n_a;
@@ -753,17 +739,18 @@ static int spread_calcium(const seg_state *st, const double *ca, double *out)
         }
         out[a] = m;
     }
-    free(hits);
-    return 0;
+    memcpy(ca, out, n_a * sizeof *ca);
 }
 
 /* Lumen row bounds of station s: at least min_radius, at most the first
  * clearly dark pixel (the lumen region is connected to the centre) and
- * short of any calcium by the margin. ca_mm (n_a) gets each ray's calcium
- * bound in mm (INFINITY: none), by_calcium whether it is the binding one;
- * the row bound hi is the last row at or inside it. */
+ * short of any calcium by the margin. ub_mm (n_a) gets the largest
+ * admissible radius in mm, by_calcium whether a calcium bound sets it (the
+ * row bound hi is then the last row at or inside it). Scratch: ca and
+ * tmp, n_a each; fbuf, n_a. */
 static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
-                         int *by_calcium, float *ca_mm)
+                         int *by_calcium, double *ub_mm, double *ca,
+                         double *tmp, float *fbuf)
 {
     size_t n_a = st->n_a, n_r = st->n_r;
     const float *img = st->polar->pixels + s * n_a * n_r;
@@ -778,7 +765,7 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
     int jmax_all = (int)n_r - 2 - wall;
     if (jmax_all < jmin)
         jmax_all = jmin;
-    double *ca = st->calcium ? malloc(2 * n_a * sizeof *ca) : NULL;
+    bool any_ca = false;
     for (size_t a = 0; a < n_a; a++) {
         const float *row = img + a * n_r;
         int h = jmax_all;
@@ -788,9 +775,8 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
                 break;
             }
         lo[a] = h; /* dark bound, kept in lo until the calcium pass */
-        if (ca != NULL)
-            ca[a] = INFINITY;
-        for (int j = 0; ca != NULL && j + 1 < (int)n_r; j++)
+        ca[a] = INFINITY;
+        for (int j = 0; st->calcium && j + 1 < (int)n_r; j++)
             if (row[j] > thr && row[j + 1] > thr) {
                 if (j == 0 && peak_row(row, n_r, 0, st->dr) <= 1) {
                     /* Bright at the centre and falling: the station
@@ -805,29 +791,27 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
                 }
                 ca[a] = deposit_face_mm(st, row, j) -
                         st->p->calcium_margin_mm;
+                any_ca = true;
                 break;
             }
     }
-    /* Out of memory: the bounds stay per ray, unspread, or (no buffer at
-     * all) calcium is not bounded at this station. */
-    if (ca != NULL) {
-        (void)deposit_median_over_arc(st, ca);
-        if (spread_calcium(st, ca, ca + n_a) == 0)
-            memcpy(ca, ca + n_a, n_a * sizeof *ca);
+    if (any_ca) { /* most stations have no calcium ray */
+        deposit_median_over_arc(st, ca, tmp, fbuf);
+        spread_calcium(st, ca, tmp);
     }
     for (size_t a = 0; a < n_a; a++) {
         int h = lo[a];
-        double c = ca != NULL ? ca[a] : INFINITY;
         /* The last row at or inside the bound (floor, not round: the
          * margin is a distance to keep). */
-        int cr = isfinite(c) ? (int)floor(c / st->dr + 1e-9) : INT_MAX;
+        int cr = isfinite(ca[a]) ? (int)floor(ca[a] / st->dr + 1e-9)
+                                 : INT_MAX;
         by_calcium[a] = cr <= h;
-        ca_mm[a] = by_calcium[a] ? (float)fmax(c, jmin * st->dr) : INFINITY;
         h = cr < h ? cr : h;
         lo[a] = jmin;
         hi[a] = h < jmin ? jmin : h;
+        ub_mm[a] = by_calcium[a] ? fmax(ca[a], jmin * st->dr)
+                                 : hi[a] * st->dr;
     }
-    free(ca);
 }
 
 /* A ray bounded by calcium has no lumen edge of its own before the
@@ -852,24 +836,27 @@ static void pass_lumen(void *user, size_t begin, size_t end, unsigned w)
     (void)w;
     seg_state *st = user;
     size_t n_a = st->n_a, n_r = st->n_r;
-    float *cost = malloc(n_a * n_r * sizeof *cost);
+    float *cost = malloc((n_a * n_r + n_a) * sizeof *cost);
     int *lo = malloc(3 * n_a * sizeof *lo);
-    if (cost == NULL || lo == NULL) {
+    double *ca = malloc(2 * n_a * sizeof *ca);
+    if (cost == NULL || lo == NULL || ca == NULL) {
         free(cost);
         free(lo);
+        free(ca);
         return; /* rl_raw stays NaN: reported by the caller */
     }
     int *hi = lo + n_a, *path = lo + 2 * n_a;
+    float *fbuf = cost + n_a * n_r;
     int k = step_rows(st);
     double pen = st->p->step_penalty * st->dr;
     for (size_t s = begin; s < end; s++) {
         const float *e = st->edge_s + s * n_a * n_r;
         for (size_t i = 0; i < n_a * n_r; i++)
             cost[i] = (float)(-e[i] / st->contrast);
-        lumen_bounds(st, s, lo, hi, st->ub + (st->n_s + s) * n_a,
-                     st->ca_mm + s * n_a);
-        memcpy(st->ub + s * n_a, hi, n_a * sizeof *hi);
-        ride_calcium(cost, n_a, n_r, hi, st->ub + (st->n_s + s) * n_a);
+        int *by_ca = st->by_ca + s * n_a;
+        lumen_bounds(st, s, lo, hi, by_ca, st->ub_mm + s * n_a, ca, ca + n_a,
+                     fbuf);
+        ride_calcium(cost, n_a, n_r, hi, by_ca);
         double c = vflow_pdp_closed_path(cost, n_a, n_r, lo, hi, k, pen, 1,
                                          path);
         float *r = st->rl_raw + s * n_a;
@@ -882,6 +869,7 @@ static void pass_lumen(void *user, size_t begin, size_t end, unsigned w)
     }
     free(cost);
     free(lo);
+    free(ca);
 }
 
 /* ------------------------------------------------- blur model fitting */
@@ -1214,7 +1202,7 @@ static void pass_profiles(void *user, size_t begin, size_t end, unsigned w)
  * its neighbours' profiles. */
 static double dp_mean_radius(const seg_state *st, size_t s)
 {
-    const int *by_ca = st->ub + (st->n_s + s) * st->n_a;
+    const int *by_ca = st->by_ca + s * st->n_a;
     for (size_t a = 0; a < st->n_a; a++)
         if (by_ca[a])
             return NAN;
@@ -1631,10 +1619,10 @@ static void calcium_bounds_along(const seg_state *st, size_t s, double *out)
         const vflow_frame *ft = &st->polar->frames[t];
         for (size_t a = 0; a < n_a; a++) {
             size_t i = (size_t)t * n_a + a;
-            if (!st->ub[n * n_a + i])
+            if (!st->by_ca[i])
                 continue;
             double th = 2.0 * M_PI * (double)a / (double)n_a;
-            double rho = st->ca_mm[i], u = 0.0, v = 0.0;
+            double rho = st->ub_mm[i], u = 0.0, v = 0.0;
             for (int k = 0; k < 3; k++) {
                 double p = ft->center[k] + rho * (cos(th) * ft->normal[k] +
                                                   sin(th) * ft->binormal[k]);
@@ -2030,9 +2018,7 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
         calcium_bounds_along(st, s, along);
         float *rl = st->out->lumen_r + s * n_a, *ro = st->out->outer_r + s * n_a;
         const float *raw = st->rl_raw + s * n_a;
-        const int *ub = st->ub + s * n_a;
-        const int *by_ca = st->ub + (st->n_s + s) * n_a;
-        const float *ca_mm = st->ca_mm + s * n_a;
+        const double *ub = st->ub_mm + s * n_a;
         fit_result fr = st->sigma > 0.0 ? st->fit[s] : (fit_result){0};
         bool model = st->sigma > 0.0 && fit_usable(st, &fr);
         double shift = 0.0;
@@ -2091,7 +2077,7 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
             shift = lumen_shift(sm, n_a, fr.rl, st->shape_noise[s]);
         for (size_t a = 0; a < n_a; a++) {
             double r = sm[a] + shift;
-            r = fmin(r, by_ca[a] ? (double)ca_mm[a] : ub[a] * st->dr);
+            r = fmin(r, ub[a]);
             r = fmin(r, along[a]);
             rl[a] = (float)fmax(r, st->p->min_radius_mm);
         }
@@ -2174,8 +2160,8 @@ static void seg_free(seg_state *st)
     free(st->edge);
     free(st->edge_s);
     free(st->lum_level);
-    free(st->ub);
-    free(st->ca_mm);
+    free(st->ub_mm);
+    free(st->by_ca);
     free(st->rl_raw);
     free(st->fit);
     free(st->ro_smooth);
@@ -2202,8 +2188,8 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     st.edge = malloc(n * sizeof *st.edge);
     st.edge_s = malloc(n * sizeof *st.edge_s);
     st.lum_level = malloc(3 * st.n_s * sizeof *st.lum_level);
-    st.ub = malloc(2 * st.n_s * st.n_a * sizeof *st.ub);
-    st.ca_mm = malloc(st.n_s * st.n_a * sizeof *st.ca_mm);
+    st.ub_mm = malloc(st.n_s * st.n_a * sizeof *st.ub_mm);
+    st.by_ca = malloc(st.n_s * st.n_a * sizeof *st.by_ca);
     st.rl_raw = malloc(st.n_s * st.n_a * sizeof *st.rl_raw);
     st.out = vflow_contours_create(st.n_s, st.n_a, err);
     st.prof = malloc(2 * st.n_s * st.n_r * sizeof *st.prof);
@@ -2217,7 +2203,7 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
         st.lum_trend == NULL ||
         st.shape_noise == NULL ||
         st.edge == NULL || st.edge_s == NULL || st.lum_level == NULL ||
-        st.ub == NULL || st.ca_mm == NULL || st.rl_raw == NULL ||
+        st.ub_mm == NULL || st.by_ca == NULL || st.rl_raw == NULL ||
         st.out == NULL ||
         st.prof == NULL ||
         disk_table_init(&st.tab) < 0) {
