@@ -270,12 +270,19 @@ vflow_volume *tube_make(const tube_spec *t)
     if (t->blur_mm > 0)
         for (int a = 0; a < 3; a++)
             blur_axis(d, dims, a, t->blur_mm / t->voxel_mm);
-    if (t->noise_hu > 0) {
-        unsigned long long s = 0x9E3779B97F4A7C15ull ^ t->seed;
-        for (size_t i = 0; i < t->n * t->n * t->n; i++)
-            d[i] += (float)(t->noise_hu * gauss_noise(&s));
-    }
+    tube_add_noise(v, t->noise_hu, t->seed);
     return v;
+}
+
+void tube_add_noise(vflow_volume *v, double noise_hu, unsigned seed)
+{
+    if (!(noise_hu > 0))
+        return;
+    float *d = v->data;
+    size_t n = v->dims[0] * v->dims[1] * v->dims[2];
+    unsigned long long s = 0x9E3779B97F4A7C15ull ^ seed;
+    for (size_t i = 0; i < n; i++)
+        d[i] += (float)(noise_hu * gauss_noise(&s));
 }
 
 vflow_polyline *tube_axis_polyline(const tube_spec *t, double s0, double s1,

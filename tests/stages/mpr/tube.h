@@ -43,6 +43,10 @@ void tube_spec_default(tube_spec *t);
  * then blurred and noised. Transfer full. */
 vflow_volume *tube_make(const tube_spec *t);
 
+/* Adds white Gaussian noise of sigma noise_hu (nothing when <= 0) to an
+ * f32 volume, the same sequence for the same seed (tube_make's). */
+void tube_add_noise(vflow_volume *v, double noise_hu, unsigned seed);
+
 /* Label of a world point: 0 fat, 1 lumen, 2 wall, 3 calcium, 4 tissue
  * beyond the fat sleeve. */
 int tube_label(const tube_spec *t, const double p[3]);

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* polar_dp along the vessel: the lumen level and outer wall coupled over
+ * the stations (couple_along_vessel), and a short lesion under noise. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "pdp_harness.h"
+#include "polar_dp.h"
+#include "tube.h"
+#include "xsection.h"
+
+enum { N_VOX = 64 };
+static const double VOX = 0.4, FAT = -100.0, WALL = 50.0;
+
+/* A straight vessel along x through the volume centre whose lumen radius,
+ * lumen level and outer radius vary along x (slowly against the blur),
+ * blurred in the plane by the exact blurred-disk profiles (as lesion.c),
+ * plus white noise. */
+typedef struct graded_vessel {
+    double (*lumen_r)(double x);
+    double (*lumen_hu)(double x);
+    double (*outer_r)(double x);
+    double sigma, noise_hu;
+    unsigned seed;
+} graded_vessel;
+
+static vflow_volume *graded_make(const graded_vessel *g)
+{
+    double aff[4][4] = {{VOX, 0, 0, 0}, {0, VOX, 0, 0}, {0, 0, VOX, 0},
+                        {0, 0, 0, 1}};
+    size_t dims[3] = {N_VOX, N_VOX, N_VOX};
+    vflow_volume *v = vflow_volume_create(dims, VFLOW_DTYPE_F32, aff, NULL);
+    if (v == NULL)
+        return NULL;
+    v->modality = VFLOW_MODALITY_CT;
+    float *d = v->data;
+    double c = 0.5 * (N_VOX - 1) * VOX, sg = g->sigma;
+    for (size_t k = 0; k < N_VOX; k++)
+        for (size_t j = 0; j < N_VOX; j++)
+            for (size_t i = 0; i < N_VOX; i++) {
+                double x = (double)i * VOX - c;
+                double rho = hypot((double)j * VOX - c, (double)k * VOX - c);
+                double val = FAT +
+                             (WALL - FAT) * vflow_pdp_disk_profile(
+                                                rho / sg, g->outer_r(x) / sg) +
+                             (g->lumen_hu(x) - WALL) *
+                                 vflow_pdp_disk_profile(rho / sg,
+                                                        g->lumen_r(x) / sg);
+                d[i + N_VOX * (j + N_VOX * k)] = (float)val;
+            }
+    tube_add_noise(v, g->noise_hu, g->seed);
+    return v;
+}
+
+/* Segments g along its axis (x in [-8, 8] mm, stations every 0.25 mm) and
+ * writes each station's signed lumen area error (fraction) and axial
+ * position into err / xs (capacity 128); returns the station count. */
+static size_t graded_errors(const graded_vessel *g, double *err, double *xs)
+{
+    vflow_volume *vol = graded_make(g);
+    cr_assert_not_null(vol);
+    tube_spec axis;
+    tube_spec_default(&axis);
+    axis.dir[0] = 1.0;
+    axis.dir[2] = 0.0;
+    vflow_polyline *cl = tube_axis_polyline(&axis, -8.0, 8.0, 33, true, 0.0);
+    cr_assert_not_null(cl);
+    vflow_pdp_params p;
+    vflow_pdp_params_default(&p);
+    p.psf_sigma_mm = g->sigma;
+    p.wall_hu = WALL;
+    vflow_contours *out = pdp_segment_along(vol, cl, 0.25, &p, NULL);
+    double c = 0.5 * (N_VOX - 1) * VOX;
+    size_t n = out->count < 128 ? out->count : 128;
+    for (size_t s = 0; s < n; s++) {
+        double x = out->frames[s].center[0] - c, r = g->lumen_r(x);
+        double a = pdp_contour_area(out->lumen_r + s * out->n_angles,
+                                    out->n_angles);
+        err[s] = (a - M_PI * r * r) / (M_PI * r * r);
+        xs[s] = x;
+    }
+    vflow_object_release(&out->base);
+    vflow_object_release(&cl->base);
+    vflow_object_release(&vol->base);
+    return n;
+}
+
+static double mean_abs(const double *e, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m += fabs(e[i]);
+    return m / (double)n;
+}
+
+static double l_const(double x) { (void)x; return 400.0; }
+
+/* The lesion of lesion.c (50 % diameter over 3 mm, PSF 0.5 mm, 0.75 mm
+ * minimal radius) under 20 HU noise, seeds 1-3: the minimal area over the
+ * central 1 mm within 10 % (measured +7.2 %: a lumen of 1.5 sigma scatters
+ * and is not pooled with its wider neighbours; smoothing the model radius
+ * along the vessel was tried and filled it in, RESULTS.md round 12). */
+static double lesion_r(double x)
+{
+    if (fabs(x) >= 1.5)
+        return 1.5;
+    double c = cos(M_PI * x / 3.0);
+    return 1.5 - 0.75 * c * c;
+}
+static double lesion_o(double x) { (void)x; return 2.3; }
+
+static double minimal_area_error(const double *e, const double *xs, size_t n)
+{
+    /* Error of the smallest area near the centre against pi Rmin^2. */
+    double best = INFINITY;
+    for (size_t s = 0; s < n; s++) {
+        double r = lesion_r(xs[s]), a = (1.0 + e[s]) * M_PI * r * r;
+        if (fabs(xs[s]) < 0.5 && a < best)
+            best = a;
+    }
+    return (best - M_PI * 0.75 * 0.75) / (M_PI * 0.75 * 0.75);
+}
+
+Test(polar_dp, noisy_short_stenosis_keeps_its_minimal_lumen_area,
+     .timeout = 120)
+{
+    graded_vessel g = {lesion_r, l_const, lesion_o, 0.5, 20.0, 0};
+    double e[128], xs[128], mla = 0.0;
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        g.seed = seed;
+        size_t n = graded_errors(&g, e, xs);
+        mla += minimal_area_error(e, xs, n) / 3.0;
+    }
+    cr_log_info("minimal lumen area error %+.2f %%", 100 * mla);
+    cr_expect_leq(fabs(mla), 0.10, "minimal area %+.2f %%", 100 * mla);
+}
+
+/* A vessel tapering from 2.0 to 1.0 mm over 16 mm whose contrast dims from
+ * 400 to 350 HU (the bolus thinning distally), 0.5 mm wall, PSF 0.6 mm,
+ * 20 HU: the distal lumen (R 1.0-1.3 mm, < 2.2 sigma) cannot fix its own
+ * level, so its radius rests on the vessel's level line and pooled outer
+ * wall (couple_along_vessel). Mean |area error|, seeds 1-3: whole vessel
+ * 2.3 % (3.0 % without the coupling), distal third 2.9 % (3.9 %);
+ * noise-free 0.4 %. The bounds sit between the two. */
+static double taper_r(double x) { return 1.5 - x / 16.0; }
+static double taper_o(double x) { return taper_r(x) + 0.5; }
+static double taper_l(double x) { return 375.0 - 50.0 * x / 16.0; }
+
+Test(polar_dp, dimming_tapering_vessel_keeps_its_small_end, .timeout = 120)
+{
+    graded_vessel g = {taper_r, taper_l, taper_o, 0.6, 0.0, 0};
+    double e[128], xs[128], all = 0.0, distal = 0.0;
+    size_t n = graded_errors(&g, e, xs);
+    double clean = mean_abs(e, n);
+    g.noise_hu = 20.0;
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        g.seed = seed;
+        n = graded_errors(&g, e, xs);
+        double d = 0.0;
+        size_t nd = 0;
+        for (size_t s = 0; s < n; s++)
+            if (xs[s] > 3.0) {
+                d += fabs(e[s]);
+                nd++;
+            }
+        all += mean_abs(e, n) / 3.0;
+        distal += d / (double)nd / 3.0;
+    }
+    cr_log_info("mean |area error|: noise-free %.2f %%, noisy %.2f %%, "
+                "distal third %.2f %%", 100 * clean, 100 * all,
+                100 * distal);
+    cr_expect_leq(clean, 0.03, "noise-free %.2f %%", 100 * clean);
+    cr_expect_leq(all, 0.027, "noisy %.2f %%", 100 * all);
+    cr_expect_leq(distal, 0.034, "distal third %.2f %%", 100 * distal);
+}
