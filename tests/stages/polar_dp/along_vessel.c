@@ -97,7 +97,7 @@ static double l_const(double x) { (void)x; return 400.0; }
 
 /* The lesion of lesion.c (50 % diameter over 3 mm, PSF 0.5 mm, 0.75 mm
  * minimal radius) under 20 HU noise, seeds 1-3: the minimal area over the
- * central 1 mm within 10 % (measured +7.2 %: a lumen of 1.5 sigma scatters
+ * central 1 mm within 10 % (measured +7.1 %: a lumen of 1.5 sigma scatters
  * and is not pooled with its wider neighbours; smoothing the model radius
  * along the vessel was tried and filled it in, RESULTS.md round 12). */
 static double lesion_r(double x)
@@ -140,7 +140,7 @@ Test(polar_dp, noisy_short_stenosis_keeps_its_minimal_lumen_area,
  * 20 HU: the distal lumen (R 1.0-1.3 mm, < 2.2 sigma) cannot fix its own
  * level, so its radius rests on the vessel's level line and pooled outer
  * wall (couple_along_vessel). Mean |area error|, seeds 1-3: whole vessel
- * 2.3 % (3.0 % without the coupling), distal third 2.9 % (3.9 %);
+ * 2.1 % (3.0 % without the coupling), distal third 2.5 % (3.9 %);
  * noise-free 0.4 %. The bounds sit between the two. */
 static double taper_r(double x) { return 1.5 - x / 16.0; }
 static double taper_o(double x) { return taper_r(x) + 0.5; }
