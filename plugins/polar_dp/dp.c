@@ -1014,8 +1014,9 @@ static double fit_levels_q(const col_table *c, const double *prof, size_t n,
  * order, the lumen edge moved out by (W - a0) w / (lumen - a0), so the
  * data alone cannot tell a bright thin wall from a larger lumen (see
  * README); in CT the soft-tissue level of the wall removes that freedom. */
-static double fit_levels_w(const col_table *c, const double *prof, size_t n,
-                           double rl, double ro, double wall, double a[3])
+static bool solve_levels_w(const col_table *c, const double *prof, size_t n,
+                           double rl, double ro, double wall, double a[3],
+                           double *info)
 {
     float wl, wo;
     const float *pl = col_at(c, rl, &wl), *po = col_at(c, ro, &wo);
@@ -1032,11 +1033,22 @@ static double fit_levels_w(const col_table *c, const double *prof, size_t n,
     }
     double det = m00 * m11 - m01 * m01;
     if (!(det > 1e-12 * (m00 * m11 + 1e-30)))
-        return INFINITY;
+        return false;
     a[0] = (b0 * m11 - m01 * b1) / det;
     a[2] = (m00 * b1 - m01 * b0) / det;
     a[1] = wall - a[0];
-    if (!(a[2] > 0.0))
+    *info = det / m00; /* 1 / var(a2) per unit noise variance */
+    return true;
+}
+
+/* The levels of solve_levels_w and their residual sum of squares;
+ * INFINITY when singular or the lumen is not brighter than its wall. */
+static double fit_levels_w(const col_table *c, const double *prof, size_t n,
+                           double rl, double ro, double wall, double a[3])
+{
+    double info;
+    if (!solve_levels_w(c, prof, n, rl, ro, wall, a, &info) ||
+        !(a[2] > 0.0))
         return INFINITY;
     return fixed_sse(c, prof, n, rl, ro, a);
 }
@@ -2044,25 +2056,12 @@ static double level_given_radii(const col_table *c, const double *prof,
                                 size_t n, double rl, double ro, double wall,
                                 double *info)
 {
-    float wl, wo;
-    const float *pl = col_at(c, rl, &wl), *po = col_at(c, ro, &wo);
-    double m00 = 0.0, m01 = 0.0, m11 = 0.0, b0 = 0.0, b1 = 0.0;
-    for (size_t j = 0; j < n; j++) {
-        double dout = col_value(po, c->nj, wo, j);
-        double u = 1.0 - dout, v = col_value(pl, c->nj, wl, j);
-        double y = prof[j] - wall * dout;
-        m00 += u * u;
-        m01 += u * v;
-        m11 += v * v;
-        b0 += u * y;
-        b1 += v * y;
-    }
-    double det = m00 * m11 - m01 * m01;
-    *info = 0.0;
-    if (!(det > 1e-12 * (m00 * m11 + 1e-30)))
+    double a[3];
+    if (!solve_levels_w(c, prof, n, rl, ro, wall, a, info)) {
+        *info = 0.0;
         return NAN;
-    *info = det / m00;
-    return wall + (m00 * b1 - m01 * b0) / det;
+    }
+    return wall + a[2];
 }
 
 /* Robust weighted straight line y ~ c[0] + c[1] x through m points of

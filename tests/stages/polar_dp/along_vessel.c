@@ -9,68 +9,20 @@
 #include "tube.h"
 #include "xsection.h"
 
-enum { N_VOX = 64 };
-static const double VOX = 0.4, FAT = -100.0, WALL = 50.0;
-
-/* A straight vessel along x through the volume centre whose lumen radius,
- * lumen level and outer radius vary along x (slowly against the blur),
- * blurred in the plane by the exact blurred-disk profiles (as lesion.c),
- * plus white noise. */
-typedef struct graded_vessel {
-    double (*lumen_r)(double x);
-    double (*lumen_hu)(double x);
-    double (*outer_r)(double x);
-    double sigma, noise_hu;
-    unsigned seed;
-} graded_vessel;
-
-static vflow_volume *graded_make(const graded_vessel *g)
-{
-    double aff[4][4] = {{VOX, 0, 0, 0}, {0, VOX, 0, 0}, {0, 0, VOX, 0},
-                        {0, 0, 0, 1}};
-    size_t dims[3] = {N_VOX, N_VOX, N_VOX};
-    vflow_volume *v = vflow_volume_create(dims, VFLOW_DTYPE_F32, aff, NULL);
-    if (v == NULL)
-        return NULL;
-    v->modality = VFLOW_MODALITY_CT;
-    float *d = v->data;
-    double c = 0.5 * (N_VOX - 1) * VOX, sg = g->sigma;
-    for (size_t k = 0; k < N_VOX; k++)
-        for (size_t j = 0; j < N_VOX; j++)
-            for (size_t i = 0; i < N_VOX; i++) {
-                double x = (double)i * VOX - c;
-                double rho = hypot((double)j * VOX - c, (double)k * VOX - c);
-                double val = FAT +
-                             (WALL - FAT) * vflow_pdp_disk_profile(
-                                                rho / sg, g->outer_r(x) / sg) +
-                             (g->lumen_hu(x) - WALL) *
-                                 vflow_pdp_disk_profile(rho / sg,
-                                                        g->lumen_r(x) / sg);
-                d[i + N_VOX * (j + N_VOX * k)] = (float)val;
-            }
-    tube_add_noise(v, g->noise_hu, g->seed);
-    return v;
-}
-
 /* Segments g along its axis (x in [-8, 8] mm, stations every 0.25 mm) and
  * writes each station's signed lumen area error (fraction) and axial
  * position into err / xs (capacity 128); returns the station count. */
-static size_t graded_errors(const graded_vessel *g, double *err, double *xs)
+static size_t graded_errors(const pdp_graded_vessel *g, double *err, double *xs)
 {
-    vflow_volume *vol = graded_make(g);
+    vflow_volume *vol = pdp_graded_make(g);
     cr_assert_not_null(vol);
-    tube_spec axis;
-    tube_spec_default(&axis);
-    axis.dir[0] = 1.0;
-    axis.dir[2] = 0.0;
-    vflow_polyline *cl = tube_axis_polyline(&axis, -8.0, 8.0, 33, true, 0.0);
-    cr_assert_not_null(cl);
+    vflow_polyline *cl = pdp_graded_axis();
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
     p.psf_sigma_mm = g->sigma;
-    p.wall_hu = WALL;
+    p.wall_hu = PDP_GRADED_WALL_HU;
     vflow_contours *out = pdp_segment_along(vol, cl, 0.25, &p, NULL);
-    double c = 0.5 * (N_VOX - 1) * VOX;
+    double c = 0.5 * (PDP_GRADED_N - 1) * PDP_GRADED_VOX;
     size_t n = out->count < 128 ? out->count : 128;
     for (size_t s = 0; s < n; s++) {
         double x = out->frames[s].center[0] - c, r = g->lumen_r(x);
@@ -124,7 +76,7 @@ static double minimal_area_error(const double *e, const double *xs, size_t n)
 Test(polar_dp, noisy_short_stenosis_keeps_its_minimal_lumen_area,
      .timeout = 120)
 {
-    graded_vessel g = {lesion_r, l_const, lesion_o, 0.5, 20.0, 0};
+    pdp_graded_vessel g = {lesion_r, l_const, lesion_o, 0.5, 20.0, 0};
     double e[128], xs[128], mla = 0.0;
     for (unsigned seed = 1; seed <= 3; seed++) {
         g.seed = seed;
@@ -148,7 +100,7 @@ static double taper_l(double x) { return 375.0 - 50.0 * x / 16.0; }
 
 Test(polar_dp, dimming_tapering_vessel_keeps_its_small_end, .timeout = 120)
 {
-    graded_vessel g = {taper_r, taper_l, taper_o, 0.6, 0.0, 0};
+    pdp_graded_vessel g = {taper_r, taper_l, taper_o, 0.6, 0.0, 0};
     double e[128], xs[128], all = 0.0, distal = 0.0;
     size_t n = graded_errors(&g, e, xs);
     double clean = mean_abs(e, n);

@@ -9,9 +9,8 @@
 #include "tube.h"
 #include "xsection.h"
 
-enum { N_VOX = 64 };
-static const double VOX = 0.4, SIGMA = 0.5, R0 = 1.5, RMIN = 0.75,
-                    LESION_MM = 3.0, RO = 2.3;
+static const double SIGMA = 0.5, R0 = 1.5, RMIN = 0.75, LESION_MM = 3.0,
+                    RO = 2.3;
 
 /* Lumen radius at axial position x (mm from the lesion centre): a
  * cos^2 narrowing of 50 % diameter over 3 mm, about six times the blur. */
@@ -23,34 +22,27 @@ static double lumen_radius(double x)
     return R0 - (R0 - RMIN) * c * c;
 }
 
+static double lumen_level(double x)
+{
+    (void)x;
+    return 400.0;
+}
+
+static double outer_radius(double x)
+{
+    (void)x;
+    return RO;
+}
+
 /* Straight vessel along the x axis through the volume centre: lumen 400,
  * wall 50 (outer radius RO), fat -100 HU, blurred in the plane by the
  * exact blurred-disk profile of each radius (the concentric-disk model;
  * the radius changes slowly against the blur along x). */
 static vflow_volume *stenosed_tube(void)
 {
-    double aff[4][4] = {{VOX, 0, 0, 0}, {0, VOX, 0, 0}, {0, 0, VOX, 0},
-                        {0, 0, 0, 1}};
-    size_t dims[3] = {N_VOX, N_VOX, N_VOX};
-    vflow_volume *v = vflow_volume_create(dims, VFLOW_DTYPE_F32, aff, NULL);
-    if (v == NULL)
-        return NULL;
-    v->modality = VFLOW_MODALITY_CT;
-    float *d = v->data;
-    double c = 0.5 * (N_VOX - 1) * VOX;
-    for (size_t k = 0; k < N_VOX; k++)
-        for (size_t j = 0; j < N_VOX; j++)
-            for (size_t i = 0; i < N_VOX; i++) {
-                double rho = hypot((double)j * VOX - c, (double)k * VOX - c);
-                double rl = lumen_radius((double)i * VOX - c);
-                double val = -100.0 +
-                             150.0 * vflow_pdp_disk_profile(rho / SIGMA,
-                                                            RO / SIGMA) +
-                             350.0 * vflow_pdp_disk_profile(rho / SIGMA,
-                                                            rl / SIGMA);
-                d[i + N_VOX * (j + N_VOX * k)] = (float)val;
-            }
-    return v;
+    pdp_graded_vessel g = {lumen_radius, lumen_level, outer_radius, SIGMA,
+                           0.0, 0};
+    return pdp_graded_make(&g);
 }
 
 /* The blur-corrected lumen at the narrowest station stays within 3 % of
@@ -67,13 +59,8 @@ Test(polar_dp, short_stenosis_keeps_its_minimal_lumen_area)
 {
     vflow_volume *vol = stenosed_tube();
     cr_assert_not_null(vol);
-    double c = 0.5 * (N_VOX - 1) * VOX;
-    tube_spec axis;
-    tube_spec_default(&axis); /* straight, through the volume centre */
-    axis.dir[0] = 1.0;
-    axis.dir[2] = 0.0;
-    vflow_polyline *cl = tube_axis_polyline(&axis, -8.0, 8.0, 33, true, 0.0);
-    cr_assert_not_null(cl);
+    double c = 0.5 * (PDP_GRADED_N - 1) * PDP_GRADED_VOX;
+    vflow_polyline *cl = pdp_graded_axis();
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
     p.psf_sigma_mm = SIGMA;

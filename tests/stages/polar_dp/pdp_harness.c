@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "tube.h"
 #include "xsection.h"
 
 vflow_contours *pdp_segment_along(const vflow_volume *vol,
@@ -37,4 +38,46 @@ double pdp_contour_area(const float *r, size_t n)
     for (size_t a = 0; a < n; a++)
         s += 0.5 * (double)r[a] * (double)r[(a + 1) % n] * w;
     return s;
+}
+
+vflow_volume *pdp_graded_make(const pdp_graded_vessel *g)
+{
+    const double vox = PDP_GRADED_VOX, fat = PDP_GRADED_FAT_HU,
+                 wall = PDP_GRADED_WALL_HU, sg = g->sigma;
+    const size_t n = PDP_GRADED_N;
+    double aff[4][4] = {{vox, 0, 0, 0}, {0, vox, 0, 0}, {0, 0, vox, 0},
+                        {0, 0, 0, 1}};
+    size_t dims[3] = {n, n, n};
+    vflow_volume *v = vflow_volume_create(dims, VFLOW_DTYPE_F32, aff, NULL);
+    if (v == NULL)
+        return NULL;
+    v->modality = VFLOW_MODALITY_CT;
+    float *d = v->data;
+    double c = 0.5 * (double)(n - 1) * vox;
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) {
+                double x = (double)i * vox - c;
+                double rho = hypot((double)j * vox - c, (double)k * vox - c);
+                double val =
+                    fat +
+                    (wall - fat) *
+                        vflow_pdp_disk_profile(rho / sg, g->outer_r(x) / sg) +
+                    (g->lumen_hu(x) - wall) *
+                        vflow_pdp_disk_profile(rho / sg, g->lumen_r(x) / sg);
+                d[i + n * (j + n * k)] = (float)val;
+            }
+    tube_add_noise(v, g->noise_hu, g->seed);
+    return v;
+}
+
+vflow_polyline *pdp_graded_axis(void)
+{
+    tube_spec axis;
+    tube_spec_default(&axis); /* straight, through the volume centre */
+    axis.dir[0] = 1.0;
+    axis.dir[2] = 0.0;
+    vflow_polyline *cl = tube_axis_polyline(&axis, -8.0, 8.0, 33, true, 0.0);
+    cr_assert_not_null(cl);
+    return cl;
 }

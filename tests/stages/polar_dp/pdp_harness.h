@@ -21,4 +21,30 @@ vflow_contours *pdp_segment_along(const vflow_volume *vol,
  * vertices at equal angle steps). */
 double pdp_contour_area(const float *r, size_t n);
 
+/* A straight CT vessel along x through the centre of a 64^3 volume of
+ * 0.4 mm voxels whose lumen radius, lumen level and outer radius (mm, HU)
+ * are functions of x (mm from the centre; slow against the blur): fat
+ * -100, wall 50 HU, each cross-section the exact in-plane blurred-disk
+ * profiles (vflow_pdp_disk_profile) of PSF `sigma`, then white noise of
+ * `noise_hu` (tube_add_noise, `seed`). */
+typedef struct pdp_graded_vessel {
+    double (*lumen_r)(double x);
+    double (*lumen_hu)(double x);
+    double (*outer_r)(double x);
+    double sigma, noise_hu;
+    unsigned seed;
+} pdp_graded_vessel;
+
+#define PDP_GRADED_N 64
+#define PDP_GRADED_VOX 0.4
+#define PDP_GRADED_FAT_HU -100.0
+#define PDP_GRADED_WALL_HU 50.0
+
+/* The volume (f32, modality CT); transfer full, NULL without memory. */
+vflow_volume *pdp_graded_make(const pdp_graded_vessel *g);
+
+/* Its axis from x = -8 to 8 mm (33 points, with tangents); transfer full.
+ * Asserts (Criterion) on failure. */
+vflow_polyline *pdp_graded_axis(void);
+
 #endif
