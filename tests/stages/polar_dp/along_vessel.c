@@ -6,7 +6,6 @@
 
 #include "pdp_harness.h"
 #include "polar_dp.h"
-#include "tube.h"
 #include "xsection.h"
 
 /* Segments g along its axis (x in [-8, 8] mm, stations every 0.25 mm) and

@@ -6,7 +6,6 @@
 
 #include "pdp_harness.h"
 #include "polar_dp.h"
-#include "tube.h"
 #include "xsection.h"
 
 static const double SIGMA = 0.5, R0 = 1.5, RMIN = 0.75, LESION_MM = 3.0,
