@@ -17,6 +17,7 @@ void vflow_pdp_params_default(vflow_pdp_params *p)
     p->min_wall_mm = 0.3;
     p->min_radius_mm = 0.2;
     p->smooth_mm = 0.5;
+    p->outer_smooth_mm = 1.0;
     p->step_penalty = 0.5;
     p->calcium = VFLOW_PDP_CALCIUM_AUTO;
     p->calcium_hu = 500.0;
@@ -2395,6 +2396,69 @@ static void pass_final(void *user, size_t begin, size_t end, unsigned w)
 }
 
 
+/* The outer contours' shapes (radius minus the station's mean) averaged
+ * along the vessel, Gaussian of outer_smooth_mm of arc cut at 2.5 sigma;
+ * each station keeps its mean (the blur model's pooled outer radius), then
+ * nesting and the |dr| bound are restored. The outer path is found on the
+ * weak wall-to-fat edge of one station's image and its shape scatters
+ * with the noise (mean radial error 0.16 mm on `lad` at 20 HU, 0.03 mm
+ * noise-free, RESULTS.md round 12), while the outer wall changes over
+ * millimetres (a lesion narrows the lumen under it; eccentric plaque
+ * builds up over its length). The frames are rotation-minimising, so angle
+ * a of neighbouring stations points the same way. */
+static int smooth_outer_shapes(seg_state *st)
+{
+    size_t n = st->n_s, n_a = st->n_a;
+    double sig = st->p->outer_smooth_mm;
+    if (!(sig > 0.0) || n < 2)
+        return 0;
+    float *shape = malloc(n * n_a * sizeof *shape);
+    float *tmp = malloc(n_a * sizeof *tmp);
+    double *mean = malloc(n * sizeof *mean), *wt = malloc(n * sizeof *wt);
+    if (shape == NULL || tmp == NULL || mean == NULL || wt == NULL) {
+        free(shape);
+        free(tmp);
+        free(mean);
+        free(wt);
+        return VFLOW_ENOMEM;
+    }
+    for (size_t s = 0; s < n; s++) {
+        const float *ro = st->out->outer_r + s * n_a;
+        mean[s] = mean_f(ro, n_a);
+        for (size_t a = 0; a < n_a; a++)
+            shape[s * n_a + a] = (float)(ro[a] - mean[s]);
+    }
+    for (size_t s = 0; s < n; s++) {
+        double s0 = st->polar->frames[s].s_mm, wsum = 0.0;
+        size_t t0 = s, t1 = s;
+        while (t0 > 0 && fabs(st->polar->frames[t0 - 1].s_mm - s0) <= 2.5 * sig)
+            t0--;
+        while (t1 + 1 < n &&
+               fabs(st->polar->frames[t1 + 1].s_mm - s0) <= 2.5 * sig)
+            t1++;
+        for (size_t t = t0; t <= t1; t++) {
+            double d = st->polar->frames[t].s_mm - s0;
+            wt[t] = exp(-0.5 * d * d / (sig * sig));
+            wsum += wt[t];
+        }
+        float *ro = st->out->outer_r + s * n_a;
+        const float *rl = st->out->lumen_r + s * n_a;
+        for (size_t a = 0; a < n_a; a++) {
+            double acc = 0.0;
+            for (size_t t = t0; t <= t1; t++)
+                acc += wt[t] * shape[t * n_a + a];
+            ro[a] = fmaxf((float)(mean[s] + acc / wsum),
+                          rl[a] + (float)st->p->min_wall_mm);
+        }
+        lipschitz_upper(ro, n_a, st->p->max_step_mm, tmp);
+    }
+    free(shape);
+    free(tmp);
+    free(mean);
+    free(wt);
+    return 0;
+}
+
 /* Calcium handling only where intensities are Hounsfield units. A volume
  * of unknown modality counts as HU when it holds values below -50: fat
  * (about -100 HU) and air are negative in CT, while MR magnitude images are
@@ -2608,6 +2672,10 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
         goto cancelled;
     if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_final, &st)) < 0)
         goto cancelled;
+    if (!p->lumen_only && smooth_outer_shapes(&st) < 0) {
+        rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (outer wall)");
+        goto fail;
+    }
     for (size_t i = 0; i < st.n_s * st.n_a; i++)
         if (!isfinite(st.out->lumen_r[i]) || !isfinite(st.out->outer_r[i])) {
             rc = vflow_error_set(err, VFLOW_ENOMEM, "out of memory (contours)");

@@ -8,6 +8,7 @@ typedef struct pdp_priv {
     double min_wall_mm;
     double min_radius_mm;
     double smooth_mm;
+    double outer_smooth_mm;
     double step_penalty;
     int calcium;
     double calcium_hu;
@@ -28,6 +29,7 @@ static int pdp_run(void *priv, vflow_ctx *ctx, vflow_io *io, vflow_error *err)
     p.min_wall_mm = pv->min_wall_mm;
     p.min_radius_mm = pv->min_radius_mm;
     p.smooth_mm = pv->smooth_mm;
+    p.outer_smooth_mm = pv->outer_smooth_mm;
     p.step_penalty = pv->step_penalty;
     p.calcium = pv->calcium;
     p.calcium_hu = pv->calcium_hu;
@@ -78,6 +80,11 @@ static const vflow_param_desc params[] = {
      100.0, NULL,
      "Gaussian sigma of the edge cost along the vessel (station coherence), "
      "mm of arc; 0: independent stations", false},
+    {"outer_smooth_mm", VFLOW_PARAM_FLOAT,
+     offsetof(pdp_priv, outer_smooth_mm), "1.0", 0.0, 100.0, NULL,
+     "Gaussian sigma along the vessel of the outer contour's shape "
+     "(deviation from its mean radius), mm of arc; 0: each station its own",
+     false},
     {"step_penalty", VFLOW_PARAM_FLOAT, offsetof(pdp_priv, step_penalty), "0.5",
      0.0, 1e6, NULL,
      "cost per mm of radius change per angle step (edge cost is in units of "

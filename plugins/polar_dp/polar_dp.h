@@ -20,6 +20,9 @@ typedef struct vflow_pdp_params {
     double min_radius_mm;  /* smallest lumen radius, mm */
     double smooth_mm;      /* Gaussian sigma of the edge cost along the
                               vessel, mm of arc (0: none) */
+    double outer_smooth_mm; /* Gaussian sigma of the outer contour's shape
+                              averaged along the vessel, mm of arc (0:
+                              none) */
     double step_penalty;   /* cost per mm of radius change per angle step */
     int calcium;           /* vflow_pdp_calcium */
     double calcium_hu;     /* absolute calcium floor, HU */

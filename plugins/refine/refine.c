@@ -18,6 +18,7 @@ typedef struct refine_priv {
     double max_step_mm;
     double min_wall_mm;
     double smooth_mm;
+    double outer_smooth_mm;
     int calcium;
     double calcium_hu;
     bool blur_correction;
@@ -40,6 +41,7 @@ static void priv_to_params(const refine_priv *pv, vflow_refine_params *p)
     p->pdp.max_step_mm = pv->max_step_mm;
     p->pdp.min_wall_mm = pv->min_wall_mm;
     p->pdp.smooth_mm = pv->smooth_mm;
+    p->pdp.outer_smooth_mm = pv->outer_smooth_mm;
     p->pdp.calcium = pv->calcium;
     p->pdp.calcium_hu = pv->calcium_hu;
     p->pdp.blur_correction = pv->blur_correction;
@@ -157,6 +159,8 @@ static const vflow_param_desc params[] = {
       "minimum wall thickness, mm"),
     F("smooth_mm", smooth_mm, "0.5", 0.0, 100.0,
       "edge-cost smoothing along the vessel (sigma), mm"),
+    F("outer_smooth_mm", outer_smooth_mm, "1.0", 0.0, 100.0,
+      "outer contour shape averaged along the vessel (sigma), mm; 0: none"),
     {"calcium", VFLOW_PARAM_ENUM, offsetof(refine_priv, calcium), "auto",
      VFLOW_UNBOUNDED, calcium_choices,
      "keep calcium outside the lumen: auto = when the image is CT", false},

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* polar_dp along the vessel: the lumen level and outer wall coupled over
- * the stations (couple_along_vessel), and a short lesion under noise. */
+ * the stations (couple_along_vessel), a short lesion under noise, the
+ * outer contour's shape averaged along the vessel. */
 #include <criterion/criterion.h>
 #include <math.h>
 
@@ -75,7 +76,7 @@ static double minimal_area_error(const double *e, const double *xs, size_t n)
 Test(polar_dp, noisy_short_stenosis_keeps_its_minimal_lumen_area,
      .timeout = 120)
 {
-    pdp_graded_vessel g = {lesion_r, l_const, lesion_o, 0.5, 20.0, 0};
+    pdp_graded_vessel g = {lesion_r, l_const, lesion_o, 0.5, 20.0, 0, 0.0};
     double e[128], xs[128], mla = 0.0;
     for (unsigned seed = 1; seed <= 3; seed++) {
         g.seed = seed;
@@ -99,7 +100,7 @@ static double taper_l(double x) { return 375.0 - 50.0 * x / 16.0; }
 
 Test(polar_dp, dimming_tapering_vessel_keeps_its_small_end, .timeout = 120)
 {
-    pdp_graded_vessel g = {taper_r, taper_l, taper_o, 0.6, 0.0, 0};
+    pdp_graded_vessel g = {taper_r, taper_l, taper_o, 0.6, 0.0, 0, 0.0};
     double e[128], xs[128], all = 0.0, distal = 0.0;
     size_t n = graded_errors(&g, e, xs);
     double clean = mean_abs(e, n);
@@ -123,4 +124,82 @@ Test(polar_dp, dimming_tapering_vessel_keeps_its_small_end, .timeout = 120)
     cr_expect_leq(clean, 0.03, "noise-free %.2f %%", 100 * clean);
     cr_expect_leq(all, 0.027, "noisy %.2f %%", 100 * all);
     cr_expect_leq(distal, 0.034, "distal third %.2f %%", 100 * distal);
+}
+
+/* Mean |outer radius - true| over the stations and angles of an eccentric
+ * wall (outer circle of radius ro centred `shift` mm along +y from the
+ * axis), and the mean first-harmonic amplitude of the outer contours (the
+ * eccentricity they show). */
+static void outer_errors(const pdp_graded_vessel *g, double ro,
+                         double outer_smooth_mm, double *err, double *ecc)
+{
+    vflow_volume *vol = pdp_graded_make(g);
+    cr_assert_not_null(vol);
+    vflow_polyline *cl = pdp_graded_axis();
+    vflow_pdp_params p;
+    vflow_pdp_params_default(&p);
+    p.psf_sigma_mm = g->sigma;
+    p.wall_hu = PDP_GRADED_WALL_HU;
+    p.outer_smooth_mm = outer_smooth_mm;
+    vflow_contours *out = pdp_segment_along(vol, cl, 0.25, &p, NULL);
+    size_t na = out->n_angles;
+    double e = 0.0, h = 0.0, off[3] = {0.0, g->outer_shift_mm, 0.0};
+    for (size_t s = 0; s < out->count; s++) {
+        const vflow_frame *f = &out->frames[s];
+        double hc = 0.0, hs = 0.0;
+        for (size_t a = 0; a < na; a++) {
+            double th = 2.0 * M_PI * (double)a / (double)na, uc = 0.0;
+            for (int k = 0; k < 3; k++)
+                uc += (cos(th) * f->normal[k] + sin(th) * f->binormal[k]) *
+                      off[k];
+            double truth = uc + sqrt(uc * uc - g->outer_shift_mm *
+                                                   g->outer_shift_mm +
+                                     ro * ro);
+            double r = out->outer_r[s * na + a];
+            e += fabs(r - truth);
+            hc += r * cos(th) * 2.0 / (double)na;
+            hs += r * sin(th) * 2.0 / (double)na;
+        }
+        h += hypot(hc, hs);
+    }
+    *err = e / (double)(out->count * na);
+    *ecc = h / (double)out->count;
+    vflow_object_release(&out->base);
+    vflow_object_release(&cl->base);
+    vflow_object_release(&vol->base);
+}
+
+static double r_plain(double x) { (void)x; return 1.5; }
+static double o_plain(double x) { (void)x; return 2.4; }
+
+/* An eccentric wall (outer circle 2.4 mm moved 0.4 mm off the 1.5 mm
+ * lumen's axis, PSF 0.5 mm): averaging the outer shape over 1 mm of arc
+ * (outer_smooth_mm, the default) must take most of the per-angle noise out
+ * at 20 HU (seeds 1-3; measured 0.221 -> 0.143 mm) and leave a shape that
+ * does not change along the vessel as it is (noise-free eccentricity 0.349
+ * mm either way). Under noise the outer path itself shows less of the
+ * eccentricity (0.21-0.26 mm; README, known weaknesses). */
+Test(polar_dp, outer_wall_shape_is_averaged_along_the_vessel,
+     .timeout = 120)
+{
+    pdp_graded_vessel g = {r_plain, l_const, o_plain, 0.5, 0.0, 0, 0.4};
+    double e0 = 0.0, e1 = 0.0, h0, h1, e;
+    outer_errors(&g, 2.4, 0.0, &e, &h0);
+    outer_errors(&g, 2.4, 1.0, &e, &h1);
+    cr_expect_leq(fabs(h1 - h0), 0.02,
+                  "noise-free eccentricity %.3f mm averaged, %.3f not", h1,
+                  h0);
+    g.noise_hu = 20.0;
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        double h;
+        g.seed = seed;
+        outer_errors(&g, 2.4, 0.0, &e, &h);
+        e0 += e / 3.0;
+        outer_errors(&g, 2.4, 1.0, &e, &h);
+        e1 += e / 3.0;
+    }
+    cr_log_info("outer radial error %.3f -> %.3f mm; noise-free "
+                "eccentricity %.3f / %.3f mm (true 0.4)", e0, e1, h0, h1);
+    cr_expect_lt(e1, 0.7 * e0, "outer error %.3f mm averaged, %.3f not", e1,
+                 e0);
 }

@@ -40,7 +40,7 @@ static double outer_radius(double x)
 static vflow_volume *stenosed_tube(void)
 {
     pdp_graded_vessel g = {lumen_radius, lumen_level, outer_radius, SIGMA,
-                           0.0, 0};
+                           0.0, 0, 0.0};
     return pdp_graded_make(&g);
 }
 

@@ -59,10 +59,12 @@ vflow_volume *pdp_graded_make(const pdp_graded_vessel *g)
             for (size_t i = 0; i < n; i++) {
                 double x = (double)i * vox - c;
                 double rho = hypot((double)j * vox - c, (double)k * vox - c);
+                double rho_o = hypot((double)j * vox - c - g->outer_shift_mm,
+                                     (double)k * vox - c);
                 double val =
                     fat +
-                    (wall - fat) *
-                        vflow_pdp_disk_profile(rho / sg, g->outer_r(x) / sg) +
+                    (wall - fat) * vflow_pdp_disk_profile(
+                                       rho_o / sg, g->outer_r(x) / sg) +
                     (g->lumen_hu(x) - wall) *
                         vflow_pdp_disk_profile(rho / sg, g->lumen_r(x) / sg);
                 d[i + n * (j + n * k)] = (float)val;

@@ -33,6 +33,8 @@ typedef struct pdp_graded_vessel {
     double (*outer_r)(double x);
     double sigma, noise_hu;
     unsigned seed;
+    double outer_shift_mm; /* the outer circle's centre moved along +y (an
+                              eccentric wall); 0: concentric */
 } pdp_graded_vessel;
 
 #define PDP_GRADED_N 64
