@@ -1800,26 +1800,35 @@ static bool fit_usable(const seg_state *st, const fit_result *fr)
     return isfinite(fr->sse) && fr->a[2] > 0.2 * st->contrast;
 }
 
+/* Profile of station s smoothed along the vessel, its fit length and mean
+ * DP radius (the inputs of every per-station fit). */
+static const double *station_profile(const seg_state *st, size_t s,
+                                     size_t *n, double *rbar)
+{
+    *rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
+    const double *prof = st->prof_s + s * st->n_r;
+    *n = fit_length(st, *rbar, prof);
+    return prof;
+}
+
 /* Pass 3 (per station): free blur-model fit of the station's profile
  * (lumen radius, outer radius, levels). */
 static void pass_fit(void *user, size_t begin, size_t end, unsigned w)
 {
     (void)w;
     seg_state *st = user;
-    double *prof = malloc(st->n_r * sizeof *prof);
     for (size_t s = begin; s < end; s++) {
         fit_result *fr = st->fit + s;
         memset(fr, 0, sizeof *fr);
         fr->sse = INFINITY;
-        if (prof == NULL || !(st->sigma > 0.0))
+        if (!(st->sigma > 0.0))
             continue;
-        double rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
-        size_t n = fit_length(st, rbar, st->prof_s + s * st->n_r);
-        memcpy(prof, st->prof_s + s * st->n_r, n * sizeof *prof);
+        size_t n;
+        double rbar;
+        const double *prof = station_profile(st, s, &n, &rbar);
         fit_radii_lev(&st->col, st->dr, st->p->min_wall_mm, prof, n, rbar,
                       NULL, st->wall_q, st->wall_hu, fr);
     }
-    free(prof);
 }
 
 /* Outer radii ro_in (per station, NAN: none; the free fits', then the
@@ -2106,17 +2115,6 @@ static bool robust_line(const double *x, const double *y, const double *w,
     return true;
 }
 
-/* Profile of station s smoothed along the vessel, its fit length and mean
- * DP radius (the inputs of every per-station fit). */
-static const double *station_profile(const seg_state *st, size_t s,
-                                     size_t *n, double *rbar)
-{
-    *rbar = mean_f(st->rl_raw + s * st->n_a, st->n_a);
-    const double *prof = st->prof_s + s * st->n_r;
-    *n = fit_length(st, *rbar, prof);
-    return prof;
-}
-
 /* Coupling steps (a) and (b) for stations [begin, end): (a) the lumen
  * radius with the vessel's level and the pooled outer radius fixed (NAN
  * where either is unknown); (b) the outer radius with that lumen radius
@@ -2273,71 +2271,65 @@ done:
     return rc;
 }
 
+/* The lumen fit of station s whose free fit is usable, refitted with the
+ * pooled outer radius; a small lumen next to large ones takes the bolus
+ * level of the vessel (couple_along_vessel) instead of its own: weight 1
+ * at R = 1.5 sigma, falling linearly to 0 at LEVEL_MIN_R_SIGMA + 0.5
+ * sigma and at LEVEL_FREE_BELOW_SIGMA (so the switch leaves no step along
+ * the vessel); the radius is blended. Below LEVEL_FREE_BELOW_SIGMA (a
+ * tight stenosis: no plateau left, the profile is the PSF's) the free
+ * level stays: fixing it there moved sten70's % DS from +2.7 to -6.3 pp. */
+static fit_result station_lumen_fit(const seg_state *st, size_t s)
+{
+    fit_result fr = st->fit[s];
+    if (!isfinite(st->ro_smooth[s]))
+        return fr;
+    size_t n;
+    double rbar;
+    const double *prof = station_profile(st, s, &n, &rbar);
+    fit_result fo;
+    fit_lumen_given_outer(&st->col, st->dr, st->p->min_wall_mm, prof, n,
+                          rbar, st->ro_smooth[s], st->wall_q, st->wall_hu,
+                          &fo);
+    if (!fit_usable(st, &fo))
+        return fr;
+    fr = fo;
+    double lt = st->lum_trend[s],
+           hi_r = (LEVEL_MIN_R_SIGMA + 0.5) * st->sigma;
+    if (!isfinite(lt) || !(fo.rl < hi_r))
+        return fr;
+    /* The station's own profile, not the one smoothed along the vessel:
+     * that smoothing mixes in the neighbours' radii, which a free level
+     * absorbed and a fixed one turns into radius (+20 % minimal area in
+     * the polar_dp-lesion test; +0.6 % unsmoothed). */
+    fit_result fl;
+    fit_lumen_given_level(&st->col, st->dr, st->p->min_wall_mm,
+                          st->prof + s * st->n_r, n, rbar, st->ro_smooth[s],
+                          st->wall_hu, lt, &fl);
+    if (!fit_usable(st, &fl))
+        return fr;
+    double lo_r = LEVEL_FREE_BELOW_SIGMA * st->sigma;
+    double wt = fmin(1.0, (hi_r - fo.rl) / st->sigma) *
+                fmax(0.0, fmin(1.0, (fo.rl - lo_r) / (0.5 * st->sigma)));
+    if (wt >= 0.5)
+        fr = fl;
+    fr.rl = wt * fl.rl + (1.0 - wt) * fo.rl;
+    return fr;
+}
+
 /* Pass 4 (per station): the lumen's model radius and levels into
- * st->lum[s] (rl NAN where the blur model does not apply): the lumen
- * radius refitted with the pooled outer radius, and on small lumens with
- * the lumen level of the vessel (couple_along_vessel). */
+ * st->lum[s] (station_lumen_fit; rl NAN where the blur model does not
+ * apply). */
 static void pass_radius(void *user, size_t begin, size_t end, unsigned w)
 {
     (void)w;
     seg_state *st = user;
-    size_t n_a = st->n_a, n_r = st->n_r;
-    double *prof = malloc(n_r * sizeof *prof);
     for (size_t s = begin; s < end; s++) {
-        st->lum[s] = (fit_result){.rl = NAN, .ro = NAN, .sse = INFINITY};
-        fit_result fr = st->sigma > 0.0 ? st->fit[s] : (fit_result){0};
-        bool model = prof != NULL && st->sigma > 0.0 && fit_usable(st, &fr);
-        const float *raw = st->rl_raw + s * n_a;
-        if (model) {
-            double rbar = mean_f(raw, n_a);
-            if (isfinite(st->ro_smooth[s])) {
-                size_t n = fit_length(st, rbar, st->prof_s + s * n_r);
-                memcpy(prof, st->prof_s + s * n_r, n * sizeof *prof);
-                fit_result fo;
-                fit_lumen_given_outer(&st->col, st->dr, st->p->min_wall_mm,
-                                      prof, n, rbar, st->ro_smooth[s],
-                                      st->wall_q, st->wall_hu, &fo);
-                if (fit_usable(st, &fo))
-                    fr = fo;
-                /* Small lumen next to large ones: the bolus level of the
-                 * trend instead of its own (lumen_level_trend): weight 1 at
-                 * R = 1.5 sigma, falling linearly to 0 at
-                 * LEVEL_MIN_R_SIGMA + 0.5 sigma and at
-                 * LEVEL_FREE_BELOW_SIGMA (so the switch leaves no step
-                 * along the vessel); the radius is blended. Below
-                 * LEVEL_FREE_BELOW_SIGMA (a tight stenosis: no plateau left,
-                 * the profile is the PSF's) the free level stays: fixing it
-                 * there moved sten70's % DS from +2.7 to -6.3 pp. */
-                double lt = st->lum_trend[s], hi_r =
-                    (LEVEL_MIN_R_SIGMA + 0.5) * st->sigma;
-                if (fit_usable(st, &fo) && isfinite(lt) && fo.rl < hi_r) {
-                    /* The station's own profile, not the one smoothed
-                     * along the vessel: that smoothing mixes in the
-                     * neighbours' radii, which a free level absorbed and a
-                     * fixed one turns into radius (+20 % minimal area in
-                     * the polar_dp-lesion test; +0.6 % unsmoothed). */
-                    fit_result fl;
-                    fit_lumen_given_level(&st->col, st->dr,
-                                          st->p->min_wall_mm,
-                                          st->prof + s * n_r, n, rbar,
-                                          st->ro_smooth[s], st->wall_hu, lt,
-                                          &fl);
-                    double lo_r = LEVEL_FREE_BELOW_SIGMA * st->sigma;
-                    double wt = fmin(1.0, (hi_r - fo.rl) / st->sigma) *
-                                fmax(0.0, fmin(1.0, (fo.rl - lo_r) /
-                                                        (0.5 * st->sigma)));
-                    if (fit_usable(st, &fl)) {
-                        if (wt >= 0.5)
-                            fr = fl;
-                        fr.rl = wt * fl.rl + (1.0 - wt) * fo.rl;
-                    }
-                }
-            }
-        }
-        if (model)
-            st->lum[s] = fr;
+        bool model = st->sigma > 0.0 && fit_usable(st, st->fit + s);
+        st->lum[s] = model ? station_lumen_fit(st, s)
+                           : (fit_result){.rl = NAN, .ro = NAN,
+                                          .sse = INFINITY};
     }
-    free(prof);
 }
 
 /* Pass 5 (per station): the DP shapes moved to the model radii, outer

@@ -9,19 +9,31 @@
 #include "polar_dp.h"
 #include "xsection.h"
 
-/* Segments g along its axis (x in [-8, 8] mm, stations every 0.25 mm) and
- * writes each station's signed lumen area error (fraction) and axial
- * position into err / xs (capacity 128); returns the station count. */
-static size_t graded_errors(const pdp_graded_vessel *g, double *err, double *xs)
+/* g segmented along its axis (x in [-8, 8] mm, stations every 0.25 mm)
+ * with the parameters p, its blur and wall level set from g; transfer
+ * full. */
+static vflow_contours *graded_segment(const pdp_graded_vessel *g,
+                                      vflow_pdp_params *p)
 {
     vflow_volume *vol = pdp_graded_make(g);
     cr_assert_not_null(vol);
     vflow_polyline *cl = pdp_graded_axis();
+    p->psf_sigma_mm = g->sigma;
+    p->wall_hu = PDP_GRADED_WALL_HU;
+    vflow_contours *out = pdp_segment_along(vol, cl, 0.25, p, NULL);
+    vflow_object_release(&cl->base);
+    vflow_object_release(&vol->base);
+    return out;
+}
+
+/* Each station's signed lumen area error (fraction) and axial position
+ * into err / xs (capacity 128), default parameters; returns the station
+ * count. */
+static size_t graded_errors(const pdp_graded_vessel *g, double *err, double *xs)
+{
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
-    p.psf_sigma_mm = g->sigma;
-    p.wall_hu = PDP_GRADED_WALL_HU;
-    vflow_contours *out = pdp_segment_along(vol, cl, 0.25, &p, NULL);
+    vflow_contours *out = graded_segment(g, &p);
     double c = 0.5 * (PDP_GRADED_N - 1) * PDP_GRADED_VOX;
     size_t n = out->count < 128 ? out->count : 128;
     for (size_t s = 0; s < n; s++) {
@@ -32,8 +44,6 @@ static size_t graded_errors(const pdp_graded_vessel *g, double *err, double *xs)
         xs[s] = x;
     }
     vflow_object_release(&out->base);
-    vflow_object_release(&cl->base);
-    vflow_object_release(&vol->base);
     return n;
 }
 
@@ -133,15 +143,10 @@ Test(polar_dp, dimming_tapering_vessel_keeps_its_small_end, .timeout = 120)
 static void outer_errors(const pdp_graded_vessel *g, double ro,
                          double outer_smooth_mm, double *err, double *ecc)
 {
-    vflow_volume *vol = pdp_graded_make(g);
-    cr_assert_not_null(vol);
-    vflow_polyline *cl = pdp_graded_axis();
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
-    p.psf_sigma_mm = g->sigma;
-    p.wall_hu = PDP_GRADED_WALL_HU;
     p.outer_smooth_mm = outer_smooth_mm;
-    vflow_contours *out = pdp_segment_along(vol, cl, 0.25, &p, NULL);
+    vflow_contours *out = graded_segment(g, &p);
     size_t na = out->n_angles;
     double e = 0.0, h = 0.0, off[3] = {0.0, g->outer_shift_mm, 0.0};
     for (size_t s = 0; s < out->count; s++) {
@@ -165,8 +170,6 @@ static void outer_errors(const pdp_graded_vessel *g, double ro,
     *err = e / (double)(out->count * na);
     *ecc = h / (double)out->count;
     vflow_object_release(&out->base);
-    vflow_object_release(&cl->base);
-    vflow_object_release(&vol->base);
 }
 
 static double r_plain(double x) { (void)x; return 1.5; }
