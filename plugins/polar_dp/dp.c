@@ -421,7 +421,19 @@ typedef struct seg_state {
                            trend along s of the large stations' fits; NAN:
                            no large station near (lumen_level_trend) */
     vflow_contours *out;
+    float *tail_mean;   /* n_s * n_a: each ray's mean past tail_start (NAN:
+                           none); the profiles' surroundings rays */
 } seg_state;
+
+/* Mean arc length between stations, mm; `if_single` for one station. */
+static double station_step_mm(const seg_state *st, double if_single)
+{
+    size_t n = st->n_s;
+    return n > 1 ? fabs(st->polar->frames[n - 1].s_mm -
+                        st->polar->frames[0].s_mm) /
+                       (double)(n - 1)
+                 : if_single;
+}
 
 /* Pass 1 (per station): levels, edge image, lumen bounds. */
 static void pass_levels(void *user, size_t begin, size_t end, unsigned w)
@@ -496,10 +508,7 @@ static void pass_vessel_smooth(void *user, size_t begin, size_t end,
     (void)w;
     seg_state *st = user;
     size_t n = st->n_a * st->n_r;
-    double ds = 0.0;
-    if (st->n_s > 1)
-        ds = fabs(st->polar->frames[st->n_s - 1].s_mm -
-                  st->polar->frames[0].s_mm) / (double)(st->n_s - 1);
+    double ds = station_step_mm(st, 0.0);
     double sig = ds > 0.0 ? st->p->smooth_mm / ds : 0.0; /* stations */
     long half = (long)ceil(2.5 * sig);
     for (size_t s = begin; s < end; s++) {
@@ -1128,23 +1137,133 @@ static void fit_radii_lev(const col_table *c, double dr, double wmin,
     best->ro = cr + ct;
 }
 
+/* The surroundings part of the angular profiles (RESULTS.md round 13).
+ * Past the wall the profile is the surroundings' level, which the blur
+ * model fits as one value; where the lumen is ~1.5 sigma the lumen area
+ * moves ~0.8 % per HU of it. A neighbour on one side (myocardium past the
+ * fat, another vessel) raises the far part of some rays: the median over
+ * the angles ignores them noise-free, but under noise (20 HU per sample,
+ * as large as such a tail) it drifts towards their mean (+2.5 .. +11 HU at
+ * 3-4 mm on `lad --psf 0.7`), the fit reads a brighter surroundings and
+ * widens the lumen (+7 % there). So from TAIL_GAP_MM past the DP lumen's
+ * largest radius on (the wall stays in the median part) the profile is
+ * the mean over the rays that do not see such a structure: linear, so
+ * noise cannot move it. Which rays: each ray's mean past that radius,
+ * averaged over +-TAIL_SMOOTH_MM of vessel and +-TAIL_SMOOTH_DEG of angle
+ * (the noise falls well below a neighbour's tail), is compared with the
+ * median ray; rays further than TAIL_KEEP_SD robust standard deviations
+ * (1.4826 x the median absolute deviation over the angles) on either side
+ * are left out (about 13 % of the rays where nothing is there: a little
+ * more noise, no bias). */
+#define TAIL_GAP_MM 1.0
+#define TAIL_SMOOTH_MM 2.0
+#define TAIL_SMOOTH_DEG 15.0
+#define TAIL_KEEP_SD 1.5
+
+/* First radius index of station s's surroundings part. */
+static size_t tail_start(const seg_state *st, size_t s)
+{
+    const float *r = st->rl_raw + s * st->n_a;
+    double rmax = 0.0;
+    for (size_t a = 0; a < st->n_a; a++)
+        rmax = fmax(rmax, r[a]);
+    return (size_t)ceil((rmax + TAIL_GAP_MM) / st->dr);
+}
+
+/* Pass (per station): each ray's mean past tail_start, averaged over
+ * +-TAIL_SMOOTH_DEG of angle, into tail_mean (NAN: the polar range ends
+ * before). */
+static void pass_tail_means(void *user, size_t begin, size_t end, unsigned w)
+{
+    (void)w;
+    seg_state *st = user;
+    size_t n_a = st->n_a, n_r = st->n_r;
+    long qa = lround(TAIL_SMOOTH_DEG / 360.0 * (double)n_a);
+    double *ray = malloc(n_a * sizeof *ray);
+    for (size_t s = begin; s < end; s++) {
+        size_t j0 = tail_start(st, s);
+        float *out = st->tail_mean + s * n_a;
+        if (ray == NULL || j0 >= n_r) {
+            for (size_t a = 0; a < n_a; a++)
+                out[a] = NAN; /* no tail: every ray kept */
+            continue;
+        }
+        const float *img = st->polar->pixels + s * n_a * n_r;
+        for (size_t a = 0; a < n_a; a++) {
+            double acc = 0.0;
+            for (size_t j = j0; j < n_r; j++)
+                acc += img[a * n_r + j];
+            ray[a] = acc / (double)(n_r - j0);
+        }
+        for (size_t a = 0; a < n_a; a++) {
+            double acc = 0.0;
+            for (long e = -qa; e <= qa; e++) {
+                long b = ((long)a + e) % (long)n_a;
+                acc += ray[b < 0 ? b + (long)n_a : b];
+            }
+            out[a] = (float)(acc / (double)(2 * qa + 1));
+        }
+    }
+    free(ray);
+}
+
+/* keep[a]: ray a of station s shows the common surroundings (see above).
+ * sm: n_a doubles, fz: n_a floats of scratch. */
+static void tail_rays(const seg_state *st, size_t s, bool *keep, double *sm,
+                      float *fz)
+{
+    size_t n_a = st->n_a, m = 0;
+    double ds = station_step_mm(st, 0.0);
+    long ks = ds > 0.0 ? lround(TAIL_SMOOTH_MM / ds) : 0;
+    for (size_t a = 0; a < n_a; a++) {
+        double acc = 0.0;
+        size_t c = 0;
+        for (long d = -ks; d <= ks; d++) {
+            long t = (long)s + d;
+            float v = t >= 0 && t < (long)st->n_s
+                          ? st->tail_mean[(size_t)t * n_a + a]
+                          : NAN;
+            if (isfinite(v)) {
+                acc += v;
+                c++;
+            }
+        }
+        sm[a] = c > 0 ? acc / (double)c : NAN;
+        if (c > 0)
+            fz[m++] = (float)sm[a];
+    }
+    double med = m > 0 ? vflow_pdp_median(fz, m) : NAN;
+    size_t k = 0;
+    for (size_t a = 0; a < n_a; a++)
+        if (isfinite(sm[a]))
+            fz[k++] = (float)fabs(sm[a] - med);
+    double lim = k > 0 ? TAIL_KEEP_SD * 1.4826 * vflow_pdp_median(fz, k)
+                       : INFINITY;
+    for (size_t a = 0; a < n_a; a++)
+        keep[a] = !isfinite(sm[a]) || !(fabs(sm[a] - med) > lim);
+}
+
 /* Angular profile of station s: per radius the median over the angles
  * free of calcium (robust to a neighbour, branch or chamber that fills a
- * minority of the angles; equal to the mean for a centred round lumen). */
+ * minority of the angles; equal to the mean for a centred round lumen);
+ * the surroundings part the mean over the rays tail_rays keeps. */
 static void mean_profile(const seg_state *st, size_t s, double *prof)
 {
     size_t n_a = st->n_a, n_r = st->n_r;
     const float *img = st->polar->pixels + s * n_a * n_r;
     double thr = fmax(st->ca_thr_abs, st->lum_ref + 0.2 * st->contrast);
-    float *col = malloc(n_a * sizeof *col);
-    bool *use = malloc(n_a * sizeof *use);
-    if (col == NULL || use == NULL) {
+    float *col = malloc(2 * n_a * sizeof *col);
+    bool *use = malloc(2 * n_a * sizeof *use);
+    double *sm = malloc(n_a * sizeof *sm);
+    if (col == NULL || use == NULL || sm == NULL) {
         free(col);
         free(use);
+        free(sm);
         for (size_t j = 0; j < n_r; j++)
             prof[j] = NAN;
         return;
     }
+    bool *keep = use + n_a;
     size_t used = 0;
     for (size_t a = 0; a < n_a; a++) {
         const float *row = img + a * n_r;
@@ -1154,8 +1273,20 @@ static void mean_profile(const seg_state *st, size_t s, double *prof)
         use[a] = !ca;
         used += !ca;
     }
+    tail_rays(st, s, keep, sm, col + n_a);
+    size_t jt = tail_start(st, s);
     for (size_t j = 0; j < n_r; j++) {
         size_t m = 0;
+        double acc = 0.0;
+        for (size_t a = 0; j >= jt && a < n_a; a++)
+            if ((use[a] || used == 0) && keep[a]) {
+                acc += img[a * n_r + j];
+                m++;
+            }
+        if (m > 0) {
+            prof[j] = acc / (double)m;
+            continue;
+        }
         for (size_t a = 0; a < n_a; a++)
             if (use[a] || used == 0)
                 col[m++] = img[a * n_r + j];
@@ -1163,6 +1294,7 @@ static void mean_profile(const seg_state *st, size_t s, double *prof)
     }
     free(col);
     free(use);
+    free(sm);
 }
 
 /* Rise of the profile beyond its trough that marks the next structure
@@ -1316,10 +1448,7 @@ static void pass_profiles_smooth(void *user, size_t begin, size_t end,
     (void)w;
     seg_state *st = user;
     size_t n = st->n_r;
-    double ds = st->n_s > 1 ? fabs(st->polar->frames[st->n_s - 1].s_mm -
-                                   st->polar->frames[0].s_mm) /
-                                  (double)(st->n_s - 1)
-                            : 0.0;
+    double ds = station_step_mm(st, 0.0);
     double sig = ds > 0.0 ? st->p->smooth_mm / ds : 0.0;
     long half = (long)ceil(2.5 * sig);
     for (size_t s = begin; s < end; s++) {
@@ -1401,10 +1530,7 @@ static void long_profile(const seg_state *st, size_t s, double sig_mm,
                          double *out)
 {
     size_t n = st->n_r;
-    double ds = st->n_s > 1 ? fabs(st->polar->frames[st->n_s - 1].s_mm -
-                                   st->polar->frames[0].s_mm) /
-                                  (double)(st->n_s - 1)
-                            : 0.0;
+    double ds = station_step_mm(st, 0.0);
     double sig = ds > 0.0 ? sig_mm / ds : 0.0, wsum = 0.0;
     long half = (long)ceil(2.5 * sig);
     memset(out, 0, n * sizeof *out);
@@ -1638,9 +1764,7 @@ static void calcium_bounds_along(const seg_state *st, size_t s, double *out)
         out[a] = INFINITY;
     if (!st->calcium)
         return;
-    double ds = n > 1 ? fabs(st->polar->frames[n - 1].s_mm -
-                             st->polar->frames[0].s_mm) / (double)(n - 1)
-                      : 1.0;
+    double ds = station_step_mm(st, 1.0);
     long half = ds > 0.0 ? (long)floor(0.8 / ds) : 0;
     const vflow_frame *fs = &st->polar->frames[s];
     for (long d = -half; d <= half; d++) {
@@ -1848,9 +1972,7 @@ static void pass_fit(void *user, size_t begin, size_t end, unsigned w)
 static int smooth_outer(seg_state *st, const double *ro_in)
 {
     size_t n = st->n_s;
-    double ds = n > 1 ? fabs(st->polar->frames[n - 1].s_mm -
-                             st->polar->frames[0].s_mm) / (double)(n - 1)
-                      : 1.0;
+    double ds = station_step_mm(st, 1.0);
     long hm = ds > 0.0 ? (long)floor(OUTER_MEDIAN_MM / ds + 0.5) : 0;
     long ha = ds > 0.0 ? (long)floor(OUTER_MEAN_MM / ds + 0.5) : 0;
     float *buf = malloc((size_t)(2 * hm + 1) * sizeof *buf);
@@ -1903,9 +2025,7 @@ static int smooth_outer(seg_state *st, const double *ro_in)
 static int estimate_shape_noise(seg_state *st)
 {
     size_t n = st->n_s, n_a = st->n_a;
-    double ds = n > 1 ? fabs(st->polar->frames[n - 1].s_mm -
-                             st->polar->frames[0].s_mm) / (double)(n - 1)
-                      : 0.0;
+    double ds = station_step_mm(st, 0.0);
     double lag_mm = fmax(3.0 * st->p->smooth_mm, 1.0);
     long lag = ds > 0.0 ? lround(lag_mm / ds) : 0;
     long win = ds > 0.0 ? lround(SHAPE_NOISE_WIN_MM / ds) : 0;
@@ -2521,6 +2641,7 @@ static void seg_free(seg_state *st)
     free(st->shape_noise);
     free(st->r_dp);
     free(st->lum_trend);
+    free(st->tail_mean);
     free(st->col.v);
 }
 
@@ -2553,8 +2674,9 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     st.shape_noise = malloc(st.n_s * sizeof *st.shape_noise);
     st.r_dp = malloc(st.n_s * sizeof *st.r_dp);
     st.lum_trend = malloc(st.n_s * sizeof *st.lum_trend);
+    st.tail_mean = malloc(st.n_s * st.n_a * sizeof *st.tail_mean);
     if (st.fit == NULL || st.r_dp == NULL || st.ro_smooth == NULL ||
-        st.lum_trend == NULL ||
+        st.lum_trend == NULL || st.tail_mean == NULL ||
         st.shape_noise == NULL ||
         st.edge == NULL || st.edge_s == NULL || st.lum_level == NULL ||
         st.ub_mm == NULL || st.by_ca == NULL || st.rl_raw == NULL ||
@@ -2610,8 +2732,9 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
      * (refine's intermediate passes) skips their medians. */
     size_t n_prof = p->blur_correction ? st.n_s : 0;
     if ((rc = vflow_xs_parallel(ctx, st.n_s, pass_vessel_smooth, &st)) < 0 ||
-        (rc = vflow_xs_parallel(ctx, n_prof, pass_profiles, &st)) < 0 ||
-        (rc = vflow_xs_parallel(ctx, st.n_s, pass_lumen, &st)) < 0)
+        (rc = vflow_xs_parallel(ctx, st.n_s, pass_lumen, &st)) < 0 ||
+        (rc = vflow_xs_parallel(ctx, n_prof, pass_tail_means, &st)) < 0 ||
+        (rc = vflow_xs_parallel(ctx, n_prof, pass_profiles, &st)) < 0)
         goto cancelled;
     for (size_t s = 0; n_prof > 0 && s < st.n_s; s++)
         st.r_dp[s] = dp_mean_radius(&st, s);

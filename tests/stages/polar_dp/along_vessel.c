@@ -9,44 +9,6 @@
 #include "polar_dp.h"
 #include "xsection.h"
 
-/* g segmented along its axis (x in [-8, 8] mm, stations every 0.25 mm)
- * with the parameters p, its blur and wall level set from g; transfer
- * full. */
-static vflow_contours *graded_segment(const pdp_graded_vessel *g,
-                                      vflow_pdp_params *p)
-{
-    vflow_volume *vol = pdp_graded_make(g);
-    cr_assert_not_null(vol);
-    vflow_polyline *cl = pdp_graded_axis();
-    p->psf_sigma_mm = g->sigma;
-    p->wall_hu = PDP_GRADED_WALL_HU;
-    vflow_contours *out = pdp_segment_along(vol, cl, 0.25, p, NULL);
-    vflow_object_release(&cl->base);
-    vflow_object_release(&vol->base);
-    return out;
-}
-
-/* Each station's signed lumen area error (fraction) and axial position
- * into err / xs (capacity 128), default parameters; returns the station
- * count. */
-static size_t graded_errors(const pdp_graded_vessel *g, double *err, double *xs)
-{
-    vflow_pdp_params p;
-    vflow_pdp_params_default(&p);
-    vflow_contours *out = graded_segment(g, &p);
-    double c = 0.5 * (PDP_GRADED_N - 1) * PDP_GRADED_VOX;
-    size_t n = out->count < 128 ? out->count : 128;
-    for (size_t s = 0; s < n; s++) {
-        double x = out->frames[s].center[0] - c, r = g->lumen_r(x);
-        double a = pdp_contour_area(out->lumen_r + s * out->n_angles,
-                                    out->n_angles);
-        err[s] = (a - M_PI * r * r) / (M_PI * r * r);
-        xs[s] = x;
-    }
-    vflow_object_release(&out->base);
-    return n;
-}
-
 static double mean_abs(const double *e, size_t n)
 {
     double m = 0.0;
@@ -86,11 +48,14 @@ static double minimal_area_error(const double *e, const double *xs, size_t n)
 Test(polar_dp, noisy_short_stenosis_keeps_its_minimal_lumen_area,
      .timeout = 120)
 {
-    pdp_graded_vessel g = {lesion_r, l_const, lesion_o, 0.5, 20.0, 0, 0.0};
-    double e[128], xs[128], mla = 0.0;
+    pdp_graded_vessel g = {.lumen_r = lesion_r, .lumen_hu = l_const,
+                           .outer_r = lesion_o, .sigma = 0.5,
+                           .noise_hu = 20.0};
+    double e[PDP_GRADED_MAX_STATIONS], xs[PDP_GRADED_MAX_STATIONS];
+    double mla = 0.0;
     for (unsigned seed = 1; seed <= 3; seed++) {
         g.seed = seed;
-        size_t n = graded_errors(&g, e, xs);
+        size_t n = pdp_graded_errors(&g, e, xs);
         mla += minimal_area_error(e, xs, n) / 3.0;
     }
     cr_log_info("minimal lumen area error %+.2f %%", 100 * mla);
@@ -110,14 +75,16 @@ static double taper_l(double x) { return 375.0 - 50.0 * x / 16.0; }
 
 Test(polar_dp, dimming_tapering_vessel_keeps_its_small_end, .timeout = 120)
 {
-    pdp_graded_vessel g = {taper_r, taper_l, taper_o, 0.6, 0.0, 0, 0.0};
-    double e[128], xs[128], all = 0.0, distal = 0.0;
-    size_t n = graded_errors(&g, e, xs);
+    pdp_graded_vessel g = {.lumen_r = taper_r, .lumen_hu = taper_l,
+                           .outer_r = taper_o, .sigma = 0.6};
+    double e[PDP_GRADED_MAX_STATIONS], xs[PDP_GRADED_MAX_STATIONS];
+    double all = 0.0, distal = 0.0;
+    size_t n = pdp_graded_errors(&g, e, xs);
     double clean = mean_abs(e, n);
     g.noise_hu = 20.0;
     for (unsigned seed = 1; seed <= 3; seed++) {
         g.seed = seed;
-        n = graded_errors(&g, e, xs);
+        n = pdp_graded_errors(&g, e, xs);
         double d = 0.0;
         size_t nd = 0;
         for (size_t s = 0; s < n; s++)
@@ -146,7 +113,7 @@ static void outer_errors(const pdp_graded_vessel *g, double ro,
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
     p.outer_smooth_mm = outer_smooth_mm;
-    vflow_contours *out = graded_segment(g, &p);
+    vflow_contours *out = pdp_graded_segment(g, &p);
     size_t na = out->n_angles;
     double e = 0.0, h = 0.0, off[3] = {0.0, g->outer_shift_mm, 0.0};
     for (size_t s = 0; s < out->count; s++) {
@@ -185,7 +152,9 @@ static double o_plain(double x) { (void)x; return 2.4; }
 Test(polar_dp, outer_wall_shape_is_averaged_along_the_vessel,
      .timeout = 120)
 {
-    pdp_graded_vessel g = {r_plain, l_const, o_plain, 0.5, 0.0, 0, 0.4};
+    pdp_graded_vessel g = {.lumen_r = r_plain, .lumen_hu = l_const,
+                           .outer_r = o_plain, .sigma = 0.5,
+                           .outer_shift_mm = 0.4};
     double e0 = 0.0, e1 = 0.0, h0, h1, e;
     outer_errors(&g, 2.4, 0.0, &e, &h0);
     outer_errors(&g, 2.4, 1.0, &e, &h1);

@@ -39,8 +39,8 @@ static double outer_radius(double x)
  * the radius changes slowly against the blur along x). */
 static vflow_volume *stenosed_tube(void)
 {
-    pdp_graded_vessel g = {lumen_radius, lumen_level, outer_radius, SIGMA,
-                           0.0, 0, 0.0};
+    pdp_graded_vessel g = {.lumen_r = lumen_radius, .lumen_hu = lumen_level,
+                           .outer_r = outer_radius, .sigma = SIGMA};
     return pdp_graded_make(&g);
 }
 

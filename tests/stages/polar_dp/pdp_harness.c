@@ -67,6 +67,10 @@ vflow_volume *pdp_graded_make(const pdp_graded_vessel *g)
                                        rho_o / sg, g->outer_r(x) / sg) +
                     (g->lumen_hu(x) - wall) *
                         vflow_pdp_disk_profile(rho / sg, g->lumen_r(x) / sg);
+                if (g->side_mm > 0.0)
+                    val += (g->side_hu - fat) * 0.5 *
+                           erfc(-((double)j * vox - c - g->side_mm) /
+                                (sg * M_SQRT2));
                 d[i + n * (j + n * k)] = (float)val;
             }
     tube_add_noise(v, g->noise_hu, g->seed);
@@ -82,4 +86,37 @@ vflow_polyline *pdp_graded_axis(void)
     vflow_polyline *cl = tube_axis_polyline(&axis, -8.0, 8.0, 33, true, 0.0);
     cr_assert_not_null(cl);
     return cl;
+}
+
+vflow_contours *pdp_graded_segment(const pdp_graded_vessel *g,
+                                   vflow_pdp_params *p)
+{
+    vflow_volume *vol = pdp_graded_make(g);
+    cr_assert_not_null(vol);
+    vflow_polyline *cl = pdp_graded_axis();
+    p->psf_sigma_mm = g->sigma;
+    p->wall_hu = PDP_GRADED_WALL_HU;
+    vflow_contours *out = pdp_segment_along(vol, cl, 0.25, p, NULL);
+    vflow_object_release(&cl->base);
+    vflow_object_release(&vol->base);
+    return out;
+}
+
+size_t pdp_graded_errors(const pdp_graded_vessel *g, double *err, double *xs)
+{
+    vflow_pdp_params p;
+    vflow_pdp_params_default(&p);
+    vflow_contours *out = pdp_graded_segment(g, &p);
+    double c = 0.5 * (PDP_GRADED_N - 1) * PDP_GRADED_VOX;
+    size_t n = out->count < PDP_GRADED_MAX_STATIONS ? out->count
+                                                    : PDP_GRADED_MAX_STATIONS;
+    for (size_t s = 0; s < n; s++) {
+        double x = out->frames[s].center[0] - c, r = g->lumen_r(x);
+        double a = pdp_contour_area(out->lumen_r + s * out->n_angles,
+                                    out->n_angles);
+        err[s] = (a - M_PI * r * r) / (M_PI * r * r);
+        xs[s] = x;
+    }
+    vflow_object_release(&out->base);
+    return n;
 }

@@ -25,7 +25,8 @@ double pdp_contour_area(const float *r, size_t n);
  * 0.4 mm voxels whose lumen radius, lumen level and outer radius (mm, HU)
  * are functions of x (mm from the centre; slow against the blur): fat
  * -100, wall 50 HU, each cross-section the exact in-plane blurred-disk
- * profiles (vflow_pdp_disk_profile) of PSF `sigma`, then white noise of
+ * profiles (vflow_pdp_disk_profile) of PSF `sigma` (and the blurred edge
+ * of a half-space neighbour when side_mm > 0), then white noise of
  * `noise_hu` (tube_add_noise, `seed`). */
 typedef struct pdp_graded_vessel {
     double (*lumen_r)(double x);
@@ -35,6 +36,10 @@ typedef struct pdp_graded_vessel {
     unsigned seed;
     double outer_shift_mm; /* the outer circle's centre moved along +y (an
                               eccentric wall); 0: concentric */
+    double side_mm, side_hu; /* a neighbour on one side: the half-space
+                              y >= side_mm at side_hu instead of fat
+                              (blurred like the rest; myocardium past the
+                              fat); side_mm 0: none */
 } pdp_graded_vessel;
 
 #define PDP_GRADED_N 64
@@ -48,5 +53,17 @@ vflow_volume *pdp_graded_make(const pdp_graded_vessel *g);
 /* Its axis from x = -8 to 8 mm (33 points, with tangents); transfer full.
  * Asserts (Criterion) on failure. */
 vflow_polyline *pdp_graded_axis(void);
+
+/* g segmented along its axis (x in [-8, 8] mm, stations every 0.25 mm)
+ * with the parameters p, its blur and wall level set from g; transfer
+ * full. */
+vflow_contours *pdp_graded_segment(const pdp_graded_vessel *g,
+                                   vflow_pdp_params *p);
+
+/* Each station's signed lumen area error (fraction) and axial position
+ * into err / xs (capacity PDP_GRADED_MAX_STATIONS), default parameters;
+ * returns the station count. */
+#define PDP_GRADED_MAX_STATIONS 128
+size_t pdp_graded_errors(const pdp_graded_vessel *g, double *err, double *xs);
 
 #endif
