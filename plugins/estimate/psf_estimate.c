@@ -598,6 +598,15 @@ static void fit_job_run(void *user, size_t begin, size_t end, unsigned w)
  * while neighbouring patches share voxels and the acceptance tests
  * select among them. */
 #define PSF_SPLIT_T2 4.0
+
+/* Edge f's weights on the in-plane and slice variances: its normal's
+ * squared components (n_i^2 + n_j^2, n_k^2). */
+static void axis_weights(const edge_fit *f, double *wp, double *wk)
+{
+    *wp = f->normal[0] * f->normal[0] + f->normal[1] * f->normal[1];
+    *wk = f->normal[2] * f->normal[2];
+}
+
 static void per_axis_variance(const edge_fit *f, size_t n, double s_iso,
                               double lambda, double *S)
 {
@@ -607,10 +616,8 @@ static void per_axis_variance(const edge_fit *f, size_t n, double s_iso,
     for (size_t i = 0; i < n; i++) {
         if (!f[i].ok)
             continue;
-        double y = f[i].sigma * f[i].sigma;
-        double wp = f[i].normal[0] * f[i].normal[0] +
-                    f[i].normal[1] * f[i].normal[1];
-        double wk = f[i].normal[2] * f[i].normal[2];
+        double y = f[i].sigma * f[i].sigma, wp, wk;
+        axis_weights(f + i, &wp, &wk);
         a00 += wp * wp;
         a01 += wp * wk;
         a11 += wk * wk;
@@ -625,9 +632,8 @@ static void per_axis_variance(const edge_fit *f, size_t n, double s_iso,
     for (size_t i = 0; i < n; i++) {
         if (!f[i].ok)
             continue;
-        double wp = f[i].normal[0] * f[i].normal[0] +
-                    f[i].normal[1] * f[i].normal[1];
-        double wk = f[i].normal[2] * f[i].normal[2];
+        double wp, wk;
+        axis_weights(f + i, &wp, &wk);
         double r = f[i].sigma * f[i].sigma - wp * sp - wk * sk;
         rss += r * r;
     }
