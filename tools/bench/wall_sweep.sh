@@ -6,6 +6,8 @@
 # `vflow eval` (per-station rows in WORK_DIR/TAG/NAME.csv) and prints one
 # line per case; calcified cases also count calcium voxels in the lumen.
 # usage: tools/bench/wall_sweep.sh BUILD_DIR WORK_DIR TAG [names...]
+# (default: the 23 cases of RESULTS.md's sweep; the severe stenoses are
+# named: sten75 sten80 sten85_n0 sten90 lad80 calc80 tort70)
 # Extra environment for the runs (e.g. a parameter experiment) is passed on.
 set -u
 build=$(cd "$1" && pwd); work=$2; tag=$3; shift 3
@@ -31,6 +33,13 @@ declare -A P=(
  [calc_s2]="--preset calcified --seed 2" [calc_s3]="--preset calcified --seed 3"
  [lad_s2]="--preset lad --seed 2" [sten_s2]="--preset stenosis --seed 2"
  [tort_n0]="--preset tortuous --noise 0" [calc_n0]="--preset calcified --noise 0"
+ [sten75]="--preset stenosis --stenosis 75 --seed 24"
+ [sten80]="--preset stenosis --stenosis 80 --seed 13"
+ [sten85_n0]="--preset stenosis --stenosis 85 --noise 0"
+ [sten90]="--preset stenosis --stenosis 90 --seed 23"
+ [lad80]="--preset lad --stenosis 80 --seed 25"
+ [calc80]="--preset calcified --stenosis 80 --seed 26"
+ [tort70]="--preset tortuous --stenosis 70 --seed 27"
 )
 names=${*:-lad stenosis calcified tortuous easy kissing lad_obl30 lad_aniso lad_noise35 lad_psf07 lad_corrnoise sten70 sten30_obl tort_aniso kiss_gap05 calc_obl easy_coarse tort_s2 tort_s3 calc_s2 calc_s3 lad_s2 sten_s2}
 click() { python3 -c "import json,sys;print(','.join(map(str,json.load(open(sys.argv[1]))[sys.argv[2]])))" "$1" "$2"; }

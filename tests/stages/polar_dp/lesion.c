@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* polar_dp at a short stenosis: the along-vessel smoothing must not fill
- * in the minimal lumen. */
+ * in the minimal lumen, nor the plaque a lumen narrower than the blur. */
 #include <criterion/criterion.h>
 #include <math.h>
 
@@ -8,17 +8,19 @@
 #include "polar_dp.h"
 #include "xsection.h"
 
-static const double SIGMA = 0.5, R0 = 1.5, RMIN = 0.75, LESION_MM = 3.0,
-                    RO = 2.3;
+static const double SIGMA = 0.5, R0 = 1.5, RO = 2.3;
 
-/* Lumen radius at axial position x (mm from the lesion centre): a
- * cos^2 narrowing of 50 % diameter over 3 mm, about six times the blur. */
+/* The lesion of the test running (one per process: Criterion forks). */
+static double rmin = 0.75, lesion_mm = 3.0;
+
+/* Lumen radius at axial position x (mm from the lesion centre): a cos^2
+ * narrowing to rmin over lesion_mm. */
 static double lumen_radius(double x)
 {
-    if (fabs(x) >= 0.5 * LESION_MM)
+    if (fabs(x) >= 0.5 * lesion_mm)
         return R0;
-    double c = cos(M_PI * x / LESION_MM);
-    return R0 - (R0 - RMIN) * c * c;
+    double c = cos(M_PI * x / lesion_mm);
+    return R0 - (R0 - rmin) * c * c;
 }
 
 static double lumen_level(double x)
@@ -44,17 +46,10 @@ static vflow_volume *stenosed_tube(void)
     return pdp_graded_make(&g);
 }
 
-/* The blur-corrected lumen at the narrowest station stays within 3 % of
- * the true minimal area pi 0.75^2 (noise-free, sigma given). A plain
- * Gaussian average of the neighbours' profiles over smooth_mm = 0.5 mm
- * puts the minimum's edge at the neighbours' mean radius (~ sig^2 r'' / 2
- * too large): measured +57 % here before the profiles were aligned on the
- * local radius trend, +7.3 % after (the cos^2 minimum is only roughly
- * quadratic over the +-1.25 mm window, and a 0.75 mm lumen spans 7.5
- * polar rows), +0.6 % since the lumen level is fixed to the vessel's
- * trend on the station's own profile (round 10, lumen_level_trend). The
- * unnarrowed part stays within 5 %. */
-Test(polar_dp, short_stenosis_keeps_its_minimal_lumen_area)
+/* Segments the stenosed tube (noise-free, sigma given, wall level prior
+ * wall_hu) and returns the smallest lumen area within 0.5 mm of the lesion
+ * centre; *ref: the mean area 3-6 mm from it. */
+static double minimal_lumen_area(double wall_hu, double *ref)
 {
     vflow_volume *vol = stenosed_tube();
     cr_assert_not_null(vol);
@@ -63,13 +58,14 @@ Test(polar_dp, short_stenosis_keeps_its_minimal_lumen_area)
     vflow_pdp_params p;
     vflow_pdp_params_default(&p);
     p.psf_sigma_mm = SIGMA;
+    p.wall_hu = wall_hu;
     vflow_contours *out = pdp_segment_along(vol, cl, 0.25, &p, NULL);
     double mla = INFINITY, far = 0.0;
     size_t n_far = 0;
     for (size_t s = 0; s < out->count; s++) {
         double x = out->frames[s].center[0] - c;
         double a = pdp_contour_area(out->lumen_r + s * out->n_angles,
-                                out->n_angles);
+                                    out->n_angles);
         if (fabs(x) < 0.5)
             mla = fmin(mla, a);
         if (fabs(x) > 3.0 && fabs(x) < 6.0) {
@@ -77,15 +73,52 @@ Test(polar_dp, short_stenosis_keeps_its_minimal_lumen_area)
             n_far++;
         }
     }
-    double truth = M_PI * RMIN * RMIN, ref = M_PI * R0 * R0;
-    cr_log_info("MLA %.3f mm2 (truth %.3f), reference %.3f (truth %.3f)",
-                mla, truth, far / (double)n_far, ref);
-    cr_expect_leq(fabs(mla - truth) / truth, 0.03,
-                  "minimal lumen area %.3f mm2, truth %.3f mm2", mla, truth);
-    cr_expect_leq(fabs(far / (double)n_far - ref) / ref, 0.05,
-                  "reference area %.3f mm2, truth %.3f mm2",
-                  far / (double)n_far, ref);
+    *ref = far / (double)n_far;
     vflow_object_release(&out->base);
     vflow_object_release(&cl->base);
     vflow_object_release(&vol->base);
+    return mla;
+}
+
+/* The blur-corrected lumen at the narrowest station of a 50 % stenosis
+ * over 3 mm (about six times the blur) stays within 3 % of the true
+ * minimal area pi 0.75^2. A plain Gaussian average of the neighbours'
+ * profiles over smooth_mm = 0.5 mm puts the minimum's edge at the
+ * neighbours' mean radius (~ sig^2 r'' / 2 too large): measured +57 %
+ * here before the profiles were aligned on the local radius trend, +7.3 %
+ * after (the cos^2 minimum is only roughly quadratic over the +-1.25 mm
+ * window, and a 0.75 mm lumen spans 7.5 polar rows), +0.6 % since the
+ * lumen level is fixed to the vessel's trend on the station's own profile
+ * (round 10, lumen_level_trend). The unnarrowed part stays within 5 %. */
+Test(polar_dp, short_stenosis_keeps_its_minimal_lumen_area)
+{
+    double ref, mla = minimal_lumen_area(PDP_GRADED_WALL_HU, &ref);
+    double truth = M_PI * rmin * rmin, ref_truth = M_PI * R0 * R0;
+    cr_log_info("MLA %.3f mm2 (truth %.3f), reference %.3f (truth %.3f)",
+                mla, truth, ref, ref_truth);
+    cr_expect_leq(fabs(mla - truth) / truth, 0.03,
+                  "minimal lumen area %.3f mm2, truth %.3f mm2", mla, truth);
+    cr_expect_leq(fabs(ref - ref_truth) / ref_truth, 0.05,
+                  "reference area %.3f mm2, truth %.3f mm2", ref,
+                  ref_truth);
+}
+
+/* An 80 % stenosis (lumen 0.3 mm, 0.6 sigma, over 4 mm) whose plaque is
+ * 10 HU brighter than the wall prior (fibrous plaque is 60-130 HU): a
+ * free lumen level reads the blurred lumen and its plaque as one dim,
+ * wide lumen (% DS 66.6 here, and 61 instead of 85 on the `stenosis`
+ * phantom variant, where the DP path also takes the plaque-to-fat edge).
+ * The bolus level does not change at a stenosis; with it the lumen's
+ * blurred mass gives the radius (78.3). Bound: the issue's 5 points. */
+Test(polar_dp, tight_stenosis_is_not_filled_by_its_plaque)
+{
+    rmin = 0.3;
+    lesion_mm = 4.0;
+    double ref, mla = minimal_lumen_area(PDP_GRADED_WALL_HU - 10.0, &ref);
+    double ds = 100.0 * (1.0 - sqrt(mla / ref));
+    double ds_truth = 100.0 * (1.0 - rmin / R0);
+    cr_log_info("MLA %.3f mm2 (truth %.3f), %% DS %.1f (truth %.1f)", mla,
+                M_PI * rmin * rmin, ds, ds_truth);
+    cr_expect_leq(fabs(ds - ds_truth), 5.0,
+                  "%% diameter stenosis %.1f, truth %.1f", ds, ds_truth);
 }
