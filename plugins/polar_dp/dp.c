@@ -1973,6 +1973,41 @@ static void pass_fit(void *user, size_t begin, size_t end, unsigned w)
  * then fitted per station with the outer one fixed. */
 #define OUTER_MEDIAN_MM 1.0
 #define OUTER_MEAN_MM 0.5
+
+/* Gaps of ro_smooth no longer than OUTER_GAP_MM of arc, with a pooled
+ * outer radius on both sides, filled by linear interpolation in s. A
+ * station has no outer radius of its own when its free fit shows no lumen
+ * step: at the throat of a 90 % stenosis (lumen ~0.2 mm, below the blur)
+ * over 1-1.5 mm. Without one it had no blur model at all and kept the DP
+ * path, which there follows the plaque-to-fat edge: the throat came out
+ * at the outer radius (2.2 mm instead of 0.2). The outer wall changes
+ * over millimetres, so its neighbours' radii stand in; a longer gap (a
+ * run of stations that see no vessel) stays NAN. */
+#define OUTER_GAP_MM 3.0
+static void fill_outer_gaps(seg_state *st)
+{
+    size_t n = st->n_s, s = 0;
+    while (s < n) {
+        if (isfinite(st->ro_smooth[s])) {
+            s++;
+            continue;
+        }
+        size_t e = s; /* the gap is [s, e) */
+        while (e < n && !isfinite(st->ro_smooth[e]))
+            e++;
+        if (s > 0 && e < n) {
+            double s0 = st->polar->frames[s - 1].s_mm,
+                   s1 = st->polar->frames[e].s_mm;
+            double r0 = st->ro_smooth[s - 1], r1 = st->ro_smooth[e];
+            for (size_t t = s; fabs(s1 - s0) <= OUTER_GAP_MM && t < e; t++) {
+                double f = (st->polar->frames[t].s_mm - s0) / (s1 - s0);
+                st->ro_smooth[t] = r0 + f * (r1 - r0);
+            }
+        }
+        s = e;
+    }
+}
+
 static int smooth_outer(seg_state *st, const double *ro_in)
 {
     size_t n = st->n_s;
@@ -2008,6 +2043,7 @@ static int smooth_outer(seg_state *st, const double *ro_in)
         st->ro_smooth[s] = isfinite(ro_in[s]) && m > 0 ? sum / (double)m
                                                        : NAN;
     }
+    fill_outer_gaps(st);
     free(buf);
     free(med);
     return 0;
@@ -2410,7 +2446,9 @@ done:
  * (couple_along_vessel) instead of its own: weight 1 at R = 1.5 sigma,
  * falling linearly to 0 at LEVEL_MIN_R_SIGMA + 0.5 sigma (so the switch
  * leaves no step along the vessel); the radius is blended. R is the
- * smaller of the free-level and level-fixed radii. A tight stenosis
+ * smaller of the free-level and level-fixed radii: a free level that slid
+ * to a dim lumen (step below DIM_LUMEN_FRACTION of the vessel's) can put
+ * its own R above 2.5 sigma. A tight stenosis
  * (lumen below the blur) keeps the vessel's level all the way down: its
  * blurred profile is the PSF's, so a free level slides along the
  * level x R^2 valley to a dim, wide "lumen" that fills the plaque (the
@@ -2420,6 +2458,7 @@ done:
  * lumen's blurred mass. Also where the free fit sees no lumen step at all
  * (fit_usable false) but the vessel's level is known: that is the lumen
  * closing, not the model failing. NAN rl: no model. */
+#define DIM_LUMEN_FRACTION 0.7
 static fit_result station_lumen_fit(const seg_state *st, size_t s)
 {
     fit_result fr = st->fit[s], none = {.rl = NAN, .ro = NAN,
@@ -2439,7 +2478,8 @@ static fit_result station_lumen_fit(const seg_state *st, size_t s)
         fr = fo;
     double lt = st->lum_trend[s],
            hi_r = (LEVEL_MIN_R_SIGMA + 0.5) * st->sigma;
-    if (!isfinite(lt) || (fo_ok && !(fo.rl < hi_r)))
+    bool dim = fo_ok && fo.a[2] < DIM_LUMEN_FRACTION * (lt - st->wall_hu);
+    if (!isfinite(lt) || (fo_ok && !(fo.rl < hi_r) && !dim))
         return free_ok ? fr : none;
     /* The station's own profile, not the one smoothed along the vessel:
      * that smoothing mixes in the neighbours' radii, which a free level
