@@ -1112,6 +1112,8 @@ static int resolve_source(vflow_pipeline *p, vflow_gnode *g, vflow_gwire *w,
                            w->ref, stage, hint(stage, cands, m, h, sizeof h));
     }
     const vflow_gnode *src = &p->nodes[s];
+    if (src->desc == NULL)
+        return 1; /* its unknown plugin is reported on its own line */
     long o = vflow_desc_find_output(src->desc, dot + 1);
     if (o < 0) {
         const char *cands[64];
@@ -1168,6 +1170,8 @@ static int resolve_stage_wires(vflow_pipeline *p, vflow_gnode *g,
         int rc = resolve_source(p, g, w, err);
         if (rc < 0)
             return rc;
+        if (rc > 0)
+            continue;
         const vflow_port_desc *pd = &g->desc->inputs[w->port_index];
         vflow_type_id got = wire_type(p, w);
         if (pd->type != VFLOW_TYPE_NONE && got != pd->type)
@@ -1219,8 +1223,8 @@ static int resolve_output(vflow_pipeline *p, vflow_gnode *g, vflow_error *err)
 {
     vflow_gwire *w = &g->wires[0];
     int rc = resolve_source(p, g, w, err);
-    if (rc < 0)
-        return rc;
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     vflow_type_id type = wire_type(p, w);
     if (g->plugin != NULL) {
         rc = resolve_plugin(p, g, err);
@@ -1375,18 +1379,81 @@ static int check_reader_files(vflow_pipeline *p, vflow_error *err)
     return 0;
 }
 
+/* The errors of the graph's stages and outputs, collected so that one
+ * `vflow check` names them all, as a compiler does: `all` keeps the first
+ * error's code and gets each message on a line of its own (each names its
+ * file:line:column); what no longer fits is counted in a last line. */
+typedef struct error_list {
+    vflow_error *all;
+    size_t n, n_dropped;
+} error_list;
+
+/* Adds the error `one` of return code rc (< 0) to the list; returns true
+ * when loading must stop (out of memory). */
+static bool error_list_add(error_list *l, int rc, const vflow_error *one)
+{
+    const char *msg = one->message[0] != '\0' ? one->message
+                                               : vflow_error_code_name(rc);
+    if (l->n == 0) {
+        if (l->all != NULL)
+            *l->all = *one;
+        vflow_error_set(l->all, rc, "%s", msg);
+    } else if (l->all != NULL) {
+        size_t used = strlen(l->all->message);
+        if (used + 1 + strlen(msg) + 40 < sizeof l->all->message)
+            snprintf(l->all->message + used, sizeof l->all->message - used,
+                     "\n%s", msg);
+        else
+            l->n_dropped++;
+    }
+    l->n++;
+    return rc == VFLOW_ENOMEM;
+}
+
+static int error_list_finish(error_list *l)
+{
+    if (l->n_dropped > 0 && l->all != NULL) {
+        size_t used = strlen(l->all->message);
+        snprintf(l->all->message + used, sizeof l->all->message - used,
+                 "\n(and %zu more error%s)", l->n_dropped,
+                 l->n_dropped > 1 ? "s" : "");
+    }
+    return l->n > 0 ? (l->all != NULL ? l->all->code : VFLOW_EGRAPH) : 0;
+}
+
+/* Plugins, parameters, wires and outputs of every node: a node whose
+ * plugin is unknown is left out of the later checks (its wires cannot be
+ * typed), the others go on, so all independent errors are reported. */
+static int resolve_nodes(vflow_pipeline *p, vflow_error *err)
+{
+    error_list l = {err, 0, 0};
+    vflow_error one;
+    for (size_t i = 0; i < p->n_stages; i++) {
+        vflow_error_clear(&one);
+        int rc = resolve_plugin(p, &p->nodes[i], &one);
+        if (rc == 0)
+            rc = make_instance(p, &p->nodes[i], &one);
+        if (rc < 0 && error_list_add(&l, rc, &one))
+            return error_list_finish(&l);
+    }
+    for (size_t i = 0; i < p->n_nodes; i++) {
+        vflow_gnode *g = &p->nodes[i];
+        if (i < p->n_stages && g->desc == NULL)
+            continue;
+        vflow_error_clear(&one);
+        int rc = i < p->n_stages ? resolve_stage_wires(p, g, &one)
+                                 : resolve_output(p, g, &one);
+        if (rc < 0 && error_list_add(&l, rc, &one))
+            break;
+    }
+    return error_list_finish(&l);
+}
+
 static int resolve_graph(vflow_pipeline *p, vflow_error *err)
 {
     int rc = resolve_inputs(p, err);
-    for (size_t i = 0; rc == 0 && i < p->n_stages; i++) {
-        rc = resolve_plugin(p, &p->nodes[i], err);
-        if (rc == 0)
-            rc = make_instance(p, &p->nodes[i], err);
-    }
-    for (size_t i = 0; rc == 0 && i < p->n_stages; i++)
-        rc = resolve_stage_wires(p, &p->nodes[i], err);
-    for (size_t i = p->n_stages; rc == 0 && i < p->n_nodes; i++)
-        rc = resolve_output(p, &p->nodes[i], err);
+    if (rc == 0)
+        rc = resolve_nodes(p, err);
     if (rc == 0)
         rc = topo_sort(p, err);
     if (rc == 0)

@@ -311,3 +311,32 @@ Test(graph_errors, load_without_a_path_says_so)
                             "params.path"}};
     expect_failure(&c);
 }
+
+Test(graph_errors, independent_errors_are_all_reported)
+{
+    /* Three stages broken in three ways, and an output of a stage whose
+     * plugin is unknown: one message line each for the three (as a
+     * compiler lists its errors), nothing for the output that cannot be
+     * typed, and the first error's code. */
+    bad_case c = {HEAD "  src:\n    plugin: make_volum\n"
+                       "  inv:\n    plugin: invert\n"
+                       "    in: {volume: nowhere.volume}\n"
+                       "  neg:\n    plugin: make_volume\n"
+                       "    params: {sise: 4}\n"
+                       "outputs:\n  out.vol: src.volume\n",
+                  {NULL},
+                  {"@5:13", "unknown plugin 'make_volum'", "@8:18",
+                   "@11:14"}};
+    expect_failure(&c);
+    vflow_runtime *rt = fixture_runtime(1);
+    vflow_error err;
+    vflow_error_clear(&err);
+    cr_assert_null(fixture_load(rt, c.yaml, NULL, 0, &err));
+    cr_expect_eq(err.code, VFLOW_ENOENT, "code %d", err.code);
+    size_t lines = 1;
+    for (const char *q = err.message; *q != '\0'; q++)
+        lines += *q == '\n';
+    cr_expect_eq(lines, 3, "expected 3 lines:\n%s", err.message);
+    vflow_runtime_free(rt);
+    fixture_cleanup();
+}

@@ -31,7 +31,8 @@ static void print_help(pipeline_cmd cmd, FILE *out)
         "prints where the outputs went and the measures of the run.",
         "Validates PIPELINE without running it: YAML syntax, plugins,\n"
         "ports, parameters and their ranges, wire types, cycles, required\n"
-        "inputs, output writers. Errors name file:line:column.",
+        "inputs, output writers. Errors name file:line:column; the\n"
+        "stages' and outputs' errors are listed all at once, one a line.",
         "Prints the wiring of PIPELINE as Graphviz DOT (stage boxes, port\n"
         "names on the edges, output files as notes). Inputs need no value\n"
         "here; everything else is checked as by 'vflow check':\n"
