@@ -440,16 +440,22 @@ static double station_step_mm(const seg_state *st, double if_single)
                  : if_single;
 }
 
+/* The level below which a ray has left the lumen of station s: a quarter
+ * of the way from the surroundings to the lumen level. */
+static double dark_level(const seg_state *st, size_t s)
+{
+    double il = st->lum_level[s], ib = st->bg_level[s];
+    return ib + 0.25 * (il - ib);
+}
+
 /* Robust SD (1.4826 MAD) of station s's lumen core: the polar pixels
- * within half the median radius at which the rays first turn dark (a
- * quarter of the way from the surroundings to the lumen level). buf: n_a
- * n_r floats. */
+ * within half the median radius at which the rays first turn dark
+ * (dark_level). buf: n_a n_r floats. */
 static double lumen_core_sd(const seg_state *st, size_t s, float *buf)
 {
     size_t n_a = st->n_a, n_r = st->n_r, m = 0;
     const float *img = st->polar->pixels + s * n_a * n_r;
-    double il = st->lum_level[s], ib = st->bg_level[s];
-    double dark = ib + 0.25 * (il - ib);
+    double dark = dark_level(st, s);
     for (size_t a = 0; a < n_a; a++) {
         size_t j = 1;
         while (j < n_r && img[a * n_r + j] >= dark)
@@ -841,8 +847,7 @@ static void lumen_bounds(const seg_state *st, size_t s, int *lo, int *hi,
 {
     size_t n_a = st->n_a, n_r = st->n_r;
     const float *img = st->polar->pixels + s * n_a * n_r;
-    double il = st->lum_level[s], ib = st->bg_level[s];
-    double dark = ib + 0.25 * (il - ib);
+    double dark = dark_level(st, s);
     double thr = calcium_threshold(st, s);
     int jmin = (int)ceil(st->p->min_radius_mm / st->dr);
     int wall = (int)ceil(st->p->min_wall_mm / st->dr);
@@ -2531,10 +2536,10 @@ done:
  * (fit_usable false) but the vessel's level is known: that is the lumen
  * closing, not the model failing. NAN rl: no model. */
 #define DIM_LUMEN_FRACTION 0.7
+#define NO_MODEL_FIT {.rl = NAN, .ro = NAN, .sse = INFINITY}
 static fit_result station_lumen_fit(const seg_state *st, size_t s)
 {
-    fit_result fr = st->fit[s], none = {.rl = NAN, .ro = NAN,
-                                        .sse = INFINITY};
+    fit_result fr = st->fit[s], none = NO_MODEL_FIT;
     bool free_ok = fit_usable(st, &fr);
     if (!isfinite(st->ro_smooth[s]))
         return free_ok ? fr : none;
@@ -2582,8 +2587,7 @@ static void pass_radius(void *user, size_t begin, size_t end, unsigned w)
     seg_state *st = user;
     for (size_t s = begin; s < end; s++) {
         st->lum[s] = st->sigma > 0.0 ? station_lumen_fit(st, s)
-                                     : (fit_result){.rl = NAN, .ro = NAN,
-                                                    .sse = INFINITY};
+                                     : (fit_result)NO_MODEL_FIT;
     }
 }
 
