@@ -7,7 +7,10 @@
 # line per case; calcified cases also count calcium voxels in the lumen.
 # usage: tools/bench/wall_sweep.sh BUILD_DIR WORK_DIR TAG [names...]
 # (default: the 23 cases of RESULTS.md's sweep; the severe stenoses are
-# named: sten75 sten80 sten85_n0 sten90 lad80 calc80 tort70)
+# named: sten75 sten80 sten85_n0 sten90 lad80 calc80 tort70; the twelve
+# more variations of rounds 14-15: kiss_psf07_n30 calc_aniso_obl25 sten80
+# easy_n40 tort_obl35 lad_coarse sten_psf065 calc_n35 kiss_gap03
+# tort_corrnoise lad_fine sten60_obl40)
 # Extra environment for the runs (e.g. a parameter experiment) is passed on.
 set -u
 build=$(cd "$1" && pwd); work=$2; tag=$3; shift 3
@@ -40,6 +43,17 @@ declare -A P=(
  [lad80]="--preset lad --stenosis 80 --seed 25"
  [calc80]="--preset calcified --stenosis 80 --seed 26"
  [tort70]="--preset tortuous --stenosis 70 --seed 27"
+ [kiss_psf07_n30]="--preset kissing --psf 0.7 --noise 30 --seed 11"
+ [calc_aniso_obl25]="--preset calcified --spacing 0.4,0.4,0.8 --oblique 25 --seed 12"
+ [easy_n40]="--preset easy --noise 40 --seed 14"
+ [tort_obl35]="--preset tortuous --oblique 35 --seed 15"
+ [lad_coarse]="--preset lad --spacing 0.6,0.6,1.0 --seed 16"
+ [sten_psf065]="--preset stenosis --psf 0.65 --seed 17"
+ [calc_n35]="--preset calcified --noise 35 --seed 18"
+ [kiss_gap03]="--preset kissing --gap 0.3 --seed 19"
+ [tort_corrnoise]="--preset tortuous --noise 25 --noise-corr 0.6 --seed 20"
+ [lad_fine]="--preset lad --spacing 0.3 --seed 21"
+ [sten60_obl40]="--preset stenosis --stenosis 60 --oblique 40 --spacing 0.45,0.45,0.6 --seed 22"
 )
 names=${*:-lad stenosis calcified tortuous easy kissing lad_obl30 lad_aniso lad_noise35 lad_psf07 lad_corrnoise sten70 sten30_obl tort_aniso kiss_gap05 calc_obl easy_coarse tort_s2 tort_s3 calc_s2 calc_s3 lad_s2 sten_s2}
 click() { python3 -c "import json,sys;print(','.join(map(str,json.load(open(sys.argv[1]))[sys.argv[2]])))" "$1" "$2"; }
