@@ -396,7 +396,6 @@ typedef struct seg_state {
                             wall has the surroundings' signal (q = 0) */
     double ca_thr_abs;  /* absolute floor (HU) */
     double contrast;    /* vessel median lumen - background */
-    double lum_ref;     /* vessel median lumen level */
     float *lum_ref_at;  /* per station: the lumen level and core SD of the */
     float *lum_sd_at;   /* vessel around it (calcium_threshold) */
     double sigma;       /* PSF sigma (mm) for the correction, 0: off */
@@ -2886,8 +2885,8 @@ int vflow_pdp_segment(vflow_ctx *ctx, const vflow_sections *polar,
     st.contrast = vflow_pdp_median(c, st.n_s);
     for (size_t i = 0; i < st.n_s; i++)
         c[i] = st.lum_level[i];
-    st.lum_ref = vflow_pdp_median(c, st.n_s);
-    running_median_along(&st, st.lum_level, st.lum_ref_at, st.lum_ref, c);
+    double lum_median = vflow_pdp_median(c, st.n_s);
+    running_median_along(&st, st.lum_level, st.lum_ref_at, lum_median, c);
     running_median_along(&st, st.lum_sd, st.lum_sd_at, 0.0, c);
     free(c);
     if (!(st.contrast > 0.0)) {
