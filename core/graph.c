@@ -1380,12 +1380,14 @@ static int check_reader_files(vflow_pipeline *p, vflow_error *err)
 }
 
 /* The errors of the graph's stages and outputs, collected so that one
- * `vflow check` names them all, as a compiler does: `all` keeps the first
- * error's code and gets each message on a line of its own (each names its
- * file:line:column); what no longer fits is counted in a last line. */
+ * `vflow check` names them all, as a compiler does: `all` (may be NULL)
+ * gets each message on a line of its own (each names its
+ * file:line:column); what no longer fits is counted in a last line.
+ * `code` is the first error's. */
 typedef struct error_list {
     vflow_error *all;
     size_t n, n_dropped;
+    int code;
 } error_list;
 
 /* Adds the error `one` of return code rc (< 0) to the list; returns true
@@ -1395,6 +1397,7 @@ static bool error_list_add(error_list *l, int rc, const vflow_error *one)
     const char *msg = one->message[0] != '\0' ? one->message
                                                : vflow_error_code_name(rc);
     if (l->n == 0) {
+        l->code = rc;
         if (l->all != NULL)
             *l->all = *one;
         vflow_error_set(l->all, rc, "%s", msg);
@@ -1418,7 +1421,7 @@ static int error_list_finish(error_list *l)
                  "\n(and %zu more error%s)", l->n_dropped,
                  l->n_dropped > 1 ? "s" : "");
     }
-    return l->n > 0 ? (l->all != NULL ? l->all->code : VFLOW_EGRAPH) : 0;
+    return l->code;
 }
 
 /* Plugins, parameters, wires and outputs of every node: a node whose
@@ -1426,7 +1429,7 @@ static int error_list_finish(error_list *l)
  * typed), the others go on, so all independent errors are reported. */
 static int resolve_nodes(vflow_pipeline *p, vflow_error *err)
 {
-    error_list l = {err, 0, 0};
+    error_list l = {err, 0, 0, 0};
     vflow_error one;
     for (size_t i = 0; i < p->n_stages; i++) {
         vflow_error_clear(&one);
