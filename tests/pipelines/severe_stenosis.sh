@@ -12,19 +12,8 @@ vflow=$1
 src=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vflow-sten-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-"$vflow" phantom --preset stenosis --stenosis 90 --seed 23 --out "$tmp/ph" -q ||
-    { echo "FAIL: phantom"; exit 1; }
-click() {
-    python3 -c "import json,sys;print(','.join(map(str,json.load(open(sys.argv[1]))[sys.argv[2]])))" "$tmp/ph/clicks.json" "$1"
-}
-if ! "$vflow" run "$src/pipelines/lad.yaml" --set image="$tmp/ph/image.nii.gz" \
-        --set start="$(click start)" --set end="$(click end)" \
-        --out "$tmp/out" -q >"$tmp/run.txt" 2>&1; then
-    echo "FAIL: run: $(cat "$tmp/run.txt")"
-    exit 1
-fi
-"$vflow" eval --truth "$tmp/ph" --result "$tmp/out" -q --json "$tmp/eval.json" \
-    --stations "$tmp/stations.csv" || { echo "FAIL: eval"; exit 1; }
+. "$(dirname "$0")/lad_on_phantom.sh"
+lad_on_phantom "$tmp" --preset stenosis --stenosis 90 --seed 23 || exit 1
 python3 - "$tmp/eval.json" "$tmp/stations.csv" <<'PY'
 import csv, json, sys
 e = json.load(open(sys.argv[1]))["lumen"]

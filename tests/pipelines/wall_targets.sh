@@ -18,24 +18,13 @@ shift 2
 presets=${*:-lad stenosis calcified tortuous easy kissing}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vflow-targets-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lad_on_phantom.sh"
 failures=0
 for p in $presets; do
-    "$vflow" phantom --preset "$p" --out "$tmp/$p" -q ||
-        { echo "FAIL: $p: phantom"; failures=$((failures + 1)); continue; }
-    click() {
-        python3 -c "import json,sys;print(','.join(map(str,json.load(open(sys.argv[1]))[sys.argv[2]])))" "$tmp/$p/clicks.json" "$1"
-    }
-    if ! "$vflow" run "$src/pipelines/lad.yaml" --set image="$tmp/$p/image.nii.gz" \
-            --set start="$(click start)" --set end="$(click end)" \
-            --out "$tmp/out_$p" -q >"$tmp/run_$p.txt" 2>&1; then
-        echo "FAIL: $p: run: $(cat "$tmp/run_$p.txt")"
-        failures=$((failures + 1))
-        continue
-    fi
-    "$vflow" eval --truth "$tmp/$p" --result "$tmp/out_$p" -q \
-        --json "$tmp/eval_$p.json" ||
-        { echo "FAIL: $p: eval"; failures=$((failures + 1)); continue; }
-    python3 - "$p" "$tmp/eval_$p.json" <<'PY' || failures=$((failures + 1))
+    mkdir -p "$tmp/$p"
+    lad_on_phantom "$tmp/$p" --preset "$p" ||
+        { failures=$((failures + 1)); continue; }
+    python3 - "$p" "$tmp/$p/eval.json" <<'PY' || failures=$((failures + 1))
 import json, sys
 p, e = sys.argv[1], json.load(open(sys.argv[2]))
 c, l, w = e["centerline"], e["lumen"], e["wall"]
