@@ -496,7 +496,8 @@ static void pass_levels(void *user, size_t begin, size_t end, unsigned w)
             for (size_t j = jb; j < n_r; j++)
                 buf[m++] = img[a * n_r + j];
         st->bg_level[s] = (float)vflow_pdp_median(buf, m);
-        st->lum_sd[s] = (float)lumen_core_sd(st, s, buf);
+        /* Only the calcium threshold uses it. */
+        st->lum_sd[s] = st->calcium ? (float)lumen_core_sd(st, s, buf) : NAN;
     }
     free(buf);
 }
